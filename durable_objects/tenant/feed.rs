@@ -1,0 +1,513 @@
+//! Live feed: hibernatable WebSockets, initial frames (snapshot or replay), fan-out, heartbeats.
+//!
+//! Every socket is tagged with its channel filter (`f:<id>`); the filter's channel list lives in
+//! SQLite. A broadcast builds each distinct frame once per filter and sends the same JS string to
+//! every socket of that filter, so its cost is one `send` per socket and not one serialisation.
+//! Frames committed while a broadcast is deferred travel together as one `batch` frame.
+
+use std::collections::{BTreeMap, HashSet};
+use std::rc::Rc;
+
+use relay_core::encoding::hex;
+use relay_core::frames::{batch_frame, ping_frame, snapshot_frame, SnapshotReason};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use wasm_bindgen::JsValue;
+use worker::{Request, Response, Result, WebSocket, WebSocketIncomingMessage, WebSocketPair};
+
+use super::{si, sv, Filter, LogEntry, Shared};
+use crate::durable_objects::js;
+
+/// Most events per `batch` frame during a replay.
+const REPLAY_CHUNK: usize = 500;
+/// Initial-frame cache entries kept for the current `seq` (reconnect storms share them).
+const INITIAL_CACHE_MAX: usize = 64;
+/// A socket that has not pinged for this many heartbeat intervals is closed.
+const DEAD_AFTER_INTERVALS: i64 = 3;
+pub const ALL: &str = "all";
+
+#[derive(Serialize, Deserialize)]
+struct Attachment {
+    sub: String,
+    filter: String,
+    connected_at: i64,
+    #[serde(default)]
+    last_message_at: i64,
+}
+
+fn tag(filter_id: &str) -> String {
+    format!("f:{filter_id}")
+}
+
+/// A stable id for a channel set: sockets with the same scope share frames.
+fn filter_id(channels: &Option<Vec<String>>) -> String {
+    match channels {
+        None => ALL.to_string(),
+        Some(list) => {
+            let mut sorted = list.clone();
+            sorted.sort();
+            sorted.dedup();
+            hex(&Sha256::digest(sorted.join(",").as_bytes())[..8])
+        }
+    }
+}
+
+fn load_filters(sh: &Shared) -> Result<()> {
+    if sh.inner.borrow().filters.is_some() {
+        return Ok(());
+    }
+    #[derive(Deserialize)]
+    struct Row {
+        filter_id: String,
+        channels_json: Option<String>,
+    }
+    let rows: Vec<Row> = sh
+        .sql
+        .exec("SELECT filter_id, channels_json FROM feed_filters", None)?
+        .to_array()?;
+    let mut map = BTreeMap::new();
+    for r in rows {
+        let filter: Filter = r
+            .channels_json
+            .and_then(|j| serde_json::from_str::<Vec<String>>(&j).ok())
+            .map(|v| v.into_iter().collect());
+        map.insert(r.filter_id, filter);
+    }
+    sh.inner.borrow_mut().filters = Some(map);
+    Ok(())
+}
+
+fn register_filter(sh: &Shared, id: &str, channels: &Option<Vec<String>>, now: i64) -> Result<()> {
+    load_filters(sh)?;
+    if sh
+        .inner
+        .borrow()
+        .filters
+        .as_ref()
+        .is_some_and(|f| f.contains_key(id))
+    {
+        return Ok(());
+    }
+    let channels_json = channels
+        .as_ref()
+        .map(|c| serde_json::to_string(c).unwrap_or_default());
+    sh.sql.exec(
+        "INSERT INTO feed_filters (filter_id, channels_json, created_at_ms) VALUES (?, ?, ?) \
+         ON CONFLICT (filter_id) DO NOTHING",
+        vec![sv(id), super::so(channels_json.as_deref()), si(now)],
+    )?;
+    let filter: Filter = channels.as_ref().map(|c| c.iter().cloned().collect());
+    if let Some(map) = sh.inner.borrow_mut().filters.as_mut() {
+        map.insert(id.to_string(), filter);
+    }
+    Ok(())
+}
+
+fn matches(filter: &Filter, channel: &Option<String>) -> bool {
+    match (filter, channel) {
+        (None, _) => true,
+        (Some(set), Some(ch)) => set.contains(ch),
+        (Some(_), None) => false,
+    }
+}
+
+fn query_param(req: &Request, name: &str) -> Option<String> {
+    let url = req.url().ok()?;
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Accepts a subscriber. Pending frames are flushed first so the new socket neither misses nor
+/// duplicates anything: its initial frames cover exactly up to the current `seq`, and every
+/// later frame reaches it through the broadcast.
+pub fn accept(sh: &Rc<Shared>, req: &Request) -> Result<Response> {
+    let upgrade = req.headers().get("upgrade")?.unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        let err = relay_core::ApiError::new(
+            relay_core::ErrorKind::UpgradeRequired,
+            "expected a WebSocket upgrade",
+        );
+        return Ok(Response::from_json(&err.body("internal"))?.with_status(426));
+    }
+    let now = crate::runtime::now_ms();
+    let since = query_param(req, "since").and_then(|s| s.parse::<u64>().ok());
+    let channels: Option<Vec<String>> = query_param(req, "channels").map(|s| {
+        s.split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect()
+    });
+    let sub = query_param(req, "sub").unwrap_or_default();
+
+    flush(sh);
+    let fid = filter_id(&channels);
+    register_filter(sh, &fid, &channels, now)?;
+
+    let pair = WebSocketPair::new()?;
+    let server = pair.server;
+    sh.state
+        .accept_websocket_with_tags(&server, &[tag(&fid).as_str()]);
+    server.serialize_attachment(Attachment {
+        sub,
+        filter: fid.clone(),
+        connected_at: now,
+        last_message_at: 0,
+    })?;
+    for frame in initial_frames(sh, &fid, since)?.iter() {
+        js::send_shared(&server, frame);
+    }
+    {
+        let mut inner = sh.inner.borrow_mut();
+        if let Some(n) = inner.socket_estimate.as_mut() {
+            *n += 1;
+        }
+    }
+    ensure_heartbeat(sh.clone(), now);
+    Response::from_websocket(pair.client)
+}
+
+/// Frames a new socket needs before live traffic: a snapshot, or the exact events after
+/// `since`. Cached per (filter, since) for the current `seq`, so a reconnect storm costs one
+/// query and one serialisation.
+fn initial_frames(sh: &Shared, fid: &str, since: Option<u64>) -> Result<Rc<Vec<JsValue>>> {
+    let seq = sh.inner.borrow().seq;
+    {
+        let mut inner = sh.inner.borrow_mut();
+        if inner.initial_cache_seq != seq {
+            inner.initial_cache.clear();
+            inner.initial_cache_seq = seq;
+        }
+        if let Some(hit) = inner.initial_cache.get(&(fid.to_string(), since)) {
+            return Ok(hit.clone());
+        }
+    }
+    let filter: Filter = sh
+        .inner
+        .borrow()
+        .filters
+        .as_ref()
+        .and_then(|f| f.get(fid).cloned())
+        .flatten();
+    let frames: Vec<String> = match since {
+        None => vec![snapshot(sh, &filter, seq, SnapshotReason::Initial)?],
+        Some(s) if s > seq => vec![snapshot(sh, &filter, seq, SnapshotReason::CursorAhead)?],
+        Some(s) if s == seq => Vec::new(),
+        Some(s) => match replay(sh, &filter, s, seq)? {
+            Some(frames) => frames,
+            None => vec![snapshot(sh, &filter, seq, SnapshotReason::CursorExpired)?],
+        },
+    };
+    let values: Rc<Vec<JsValue>> = Rc::new(frames.iter().map(|f| JsValue::from_str(f)).collect());
+    let mut inner = sh.inner.borrow_mut();
+    if inner.initial_cache.len() >= INITIAL_CACHE_MAX {
+        inner.initial_cache.clear();
+    }
+    inner
+        .initial_cache
+        .insert((fid.to_string(), since), values.clone());
+    Ok(values)
+}
+
+fn channel_clause(filter: &Filter, column: &str) -> (String, Vec<worker::SqlStorageValue>) {
+    match filter {
+        None => (String::new(), Vec::new()),
+        Some(set) => {
+            let mut chans: Vec<&String> = set.iter().collect();
+            chans.sort();
+            let marks = vec!["?"; chans.len()].join(", ");
+            (
+                format!(" AND {column} IN ({marks})"),
+                chans.into_iter().map(|c| sv(c)).collect(),
+            )
+        }
+    }
+}
+
+fn snapshot(sh: &Shared, filter: &Filter, seq: u64, reason: SnapshotReason) -> Result<String> {
+    #[derive(Deserialize)]
+    struct Row {
+        view_json: String,
+    }
+    let limit = sh.inner.borrow().snapshot_limit as i64;
+    let (clause, mut args) = channel_clause(filter, "channel_id");
+    args.push(si(limit));
+    let signals: Vec<Row> = sh
+        .sql
+        .exec(
+            &format!(
+                "SELECT view_json FROM signals WHERE visible = 1{clause} \
+                 ORDER BY created_at_ms DESC, message_id DESC LIMIT ?"
+            ),
+            args,
+        )?
+        .to_array()?;
+    let (clause, mut args) = channel_clause(filter, "parent_channel_id");
+    args.push(si(100));
+    let threads: Vec<Row> = sh
+        .sql
+        .exec(
+            &format!(
+                "SELECT view_json FROM threads WHERE deleted = 0{clause} \
+                 ORDER BY updated_at_ms DESC LIMIT ?"
+            ),
+            args,
+        )?
+        .to_array()?;
+    let signals: Vec<String> = signals.into_iter().map(|r| r.view_json).collect();
+    let threads: Vec<String> = threads.into_iter().map(|r| r.view_json).collect();
+    Ok(snapshot_frame(seq, reason, &signals, &threads))
+}
+
+/// The events after `since` up to `upto`, chunked into frames; `None` when the log no longer
+/// reaches back that far.
+fn replay(sh: &Shared, filter: &Filter, since: u64, upto: u64) -> Result<Option<Vec<String>>> {
+    let from_ring = {
+        let inner = sh.inner.borrow();
+        if since >= inner.ring_floor {
+            Some(
+                inner
+                    .ring
+                    .iter()
+                    .filter(|e| e.seq > since && e.seq <= upto && matches(filter, &e.channel))
+                    .cloned()
+                    .collect::<Vec<LogEntry>>(),
+            )
+        } else {
+            None
+        }
+    };
+    let entries = match from_ring {
+        Some(entries) => entries,
+        None => {
+            #[derive(Deserialize)]
+            struct Row {
+                seq: i64,
+                channel_id: Option<String>,
+                frame: String,
+            }
+            #[derive(Deserialize)]
+            struct Min {
+                m: Option<i64>,
+            }
+            let min: Vec<Min> = sh
+                .sql
+                .exec("SELECT MIN(seq) AS m FROM events", None)?
+                .to_array()?;
+            let oldest = min.first().and_then(|m| m.m).unwrap_or(0) as u64;
+            // Complete only when the first missed event (since + 1) is still in the log.
+            if oldest == 0 || since + 1 < oldest {
+                return Ok(None);
+            }
+            let rows: Vec<Row> = sh
+                .sql
+                .exec(
+                    "SELECT seq, channel_id, frame FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",
+                    vec![si(since as i64), si(upto as i64)],
+                )?
+                .to_array()?;
+            rows.into_iter()
+                .map(|r| LogEntry {
+                    seq: r.seq as u64,
+                    channel: r.channel_id,
+                    frame: Rc::from(r.frame),
+                })
+                .filter(|e| matches(filter, &e.channel))
+                .collect()
+        }
+    };
+    Ok(Some(
+        entries
+            .chunks(REPLAY_CHUNK)
+            .map(|chunk| {
+                if chunk.len() == 1 {
+                    chunk[0].frame.to_string()
+                } else {
+                    let frames: Vec<&str> = chunk.iter().map(|e| &*e.frame).collect();
+                    batch_frame(chunk[chunk.len() - 1].seq, &frames)
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// Queues committed frames for the sockets and schedules their delivery.
+pub fn enqueue(sh: &Rc<Shared>, frames: Vec<LogEntry>) {
+    {
+        let mut inner = sh.inner.borrow_mut();
+        for f in &frames {
+            inner.ring.push_back(f.clone());
+        }
+        while inner.ring.len() > super::RING_MAX {
+            if let Some(old) = inner.ring.pop_front() {
+                inner.ring_floor = old.seq;
+            }
+        }
+        inner.pending.extend(frames);
+    }
+    flush(sh);
+}
+
+/// Sends every pending frame to the sockets whose filter admits it.
+pub fn flush(sh: &Shared) {
+    let pending = std::mem::take(&mut sh.inner.borrow_mut().pending);
+    if pending.is_empty() {
+        return;
+    }
+    if let Err(e) = load_filters(sh) {
+        crate::runtime::log(
+            "error",
+            "feed filters unavailable",
+            json!({"error": e.to_string()}),
+        );
+    }
+    let filters: Vec<(String, Filter)> = sh
+        .inner
+        .borrow()
+        .filters
+        .as_ref()
+        .map(|f| f.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let mut sent = 0usize;
+    for (fid, filter) in &filters {
+        let sockets = sh.state.get_websockets_with_tag(&tag(fid));
+        if sockets.is_empty() {
+            continue;
+        }
+        let selected: Vec<&LogEntry> = pending
+            .iter()
+            .filter(|e| matches(filter, &e.channel))
+            .collect();
+        let payload = match selected.as_slice() {
+            [] => continue,
+            [one] => JsValue::from_str(&one.frame),
+            many => {
+                let frames: Vec<&str> = many.iter().map(|e| &*e.frame).collect();
+                JsValue::from_str(&batch_frame(many[many.len() - 1].seq, &frames))
+            }
+        };
+        for ws in &sockets {
+            if js::send_shared(ws, &payload) {
+                sent += 1;
+            }
+        }
+    }
+    let mut inner = sh.inner.borrow_mut();
+    inner.last_flush_ms = crate::runtime::now_ms();
+    let _ = sent;
+}
+
+/// Makes sure an alarm will come to send pings and drop dead sockets.
+fn ensure_heartbeat(sh: Rc<Shared>, now: i64) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let storage = sh.state.storage();
+        let interval = sh.inner.borrow().heartbeat_ms;
+        match storage.get_alarm().await {
+            Ok(Some(_)) => {}
+            _ => {
+                let at = js_sys::Date::new(&JsValue::from_f64((now + interval) as f64));
+                if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(at)).await {
+                    crate::runtime::log(
+                        "error",
+                        "heartbeat alarm",
+                        json!({"error": e.to_string()}),
+                    );
+                }
+            }
+        }
+    });
+}
+
+/// Pings every socket and closes those whose client stopped pinging. Returns sockets left.
+pub fn heartbeat(sh: &Shared, now: i64) -> usize {
+    let sockets = sh.state.get_websockets();
+    let (seq, interval) = {
+        let inner = sh.inner.borrow();
+        (inner.seq, inner.heartbeat_ms)
+    };
+    let ping = JsValue::from_str(&ping_frame(seq, now));
+    let dead_after = interval * DEAD_AFTER_INTERVALS;
+    let mut alive = 0;
+    let mut live_filters: HashSet<String> = HashSet::new();
+    for ws in &sockets {
+        let att: Option<Attachment> = ws.deserialize_attachment().ok().flatten();
+        let connected = att
+            .as_ref()
+            .map(|a| a.connected_at.max(a.last_message_at))
+            .unwrap_or(0);
+        let last = js::auto_response_ms(&sh.state, ws)
+            .unwrap_or(0)
+            .max(connected);
+        if now - last > dead_after {
+            let _ = ws.close(Some(4000), Some("heartbeat timeout"));
+            continue;
+        }
+        if let Some(a) = att {
+            live_filters.insert(a.filter);
+        }
+        js::send_shared(ws, &ping);
+        alive += 1;
+    }
+    prune_filters(sh, &live_filters);
+    sh.inner.borrow_mut().socket_estimate = Some(alive);
+    alive
+}
+
+/// Forgets filters no socket uses any more, so broadcasts do not iterate dead scopes.
+fn prune_filters(sh: &Shared, live: &HashSet<String>) {
+    if load_filters(sh).is_err() {
+        return;
+    }
+    let stale: Vec<String> = sh
+        .inner
+        .borrow()
+        .filters
+        .as_ref()
+        .map(|f| f.keys().filter(|k| !live.contains(*k)).cloned().collect())
+        .unwrap_or_default();
+    for id in stale {
+        if sh
+            .sql
+            .exec(
+                "DELETE FROM feed_filters WHERE filter_id = ?",
+                vec![sv(&id)],
+            )
+            .is_ok()
+        {
+            if let Some(map) = sh.inner.borrow_mut().filters.as_mut() {
+                map.remove(&id);
+            }
+        }
+    }
+}
+
+pub fn on_message(sh: &Shared, ws: &WebSocket, message: WebSocketIncomingMessage) {
+    let now = crate::runtime::now_ms();
+    if let Ok(Some(mut att)) = ws.deserialize_attachment::<Attachment>() {
+        att.last_message_at = now;
+        let _ = ws.serialize_attachment(att);
+    }
+    let text = match message {
+        WebSocketIncomingMessage::String(s) => s,
+        WebSocketIncomingMessage::Binary(_) => return,
+    };
+    let parsed: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    if parsed["type"] == "ping" {
+        let seq = sh.inner.borrow().seq;
+        let _ = ws.send_with_str(format!("{{\"type\":\"pong\",\"seq\":{seq}}}"));
+    }
+}
+
+pub fn on_close(sh: &Shared, ws: &WebSocket, code: usize) {
+    // Complete the closing handshake; the socket may already be gone.
+    let reply = if (1000..=4999).contains(&code) && code != 1005 && code != 1006 && code != 1015 {
+        code as u16
+    } else {
+        1000
+    };
+    let _ = ws.close(Some(reply), Some("bye"));
+    if let Some(n) = sh.inner.borrow_mut().socket_estimate.as_mut() {
+        *n = n.saturating_sub(1);
+    }
+}

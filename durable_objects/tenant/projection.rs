@@ -1,0 +1,248 @@
+//! Projection of converged signals and threads into D1, the system of record for queries across
+//! connectors and for operators.
+//!
+//! Ingest commits to the object's SQLite and marks rows in an outbox; this module copies marked
+//! rows to D1 after the response, in batches, and clears each mark only if the row was not
+//! changed again meanwhile (`rev`). D1 rows only move forward (`WHERE excluded.rev > rev`), so
+//! retries and overlapping flushes are harmless. A failed flush leaves the marks and an alarm
+//! retries.
+
+use std::rc::Rc;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use wasm_bindgen::JsValue;
+use worker::Result;
+
+use super::{si, sv, Shared};
+
+pub const RETRY_MS: i64 = 5_000;
+const BATCH: i64 = 100;
+
+#[derive(Deserialize)]
+struct Mark {
+    kind: String,
+    connector_id: String,
+    item_id: String,
+    rev: i64,
+}
+
+#[derive(Deserialize)]
+struct SignalRow {
+    channel_id: Option<String>,
+    created_at_ms: Option<i64>,
+    deleted: i64,
+    seq: i64,
+    rev: i64,
+    view_json: Option<String>,
+    updated_at_ms: i64,
+}
+
+#[derive(Deserialize)]
+struct ThreadRow {
+    parent_channel_id: Option<String>,
+    deleted: i64,
+    seq: i64,
+    rev: i64,
+    view_json: String,
+    updated_at_ms: i64,
+}
+
+pub fn pending(sh: &Shared) -> Result<i64> {
+    #[derive(Deserialize)]
+    struct N {
+        n: i64,
+    }
+    let rows: Vec<N> = sh
+        .sql
+        .exec("SELECT COUNT(*) AS n FROM outbox", None)?
+        .to_array()?;
+    Ok(rows.first().map(|r| r.n).unwrap_or(0))
+}
+
+/// Starts a flush in the background unless one is running (which then runs once more).
+pub fn kick(sh: Rc<Shared>) {
+    {
+        let mut inner = sh.inner.borrow_mut();
+        if inner.projection_running {
+            inner.projection_again = true;
+            return;
+        }
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        flush(sh).await;
+    });
+}
+
+pub async fn flush(sh: Rc<Shared>) {
+    {
+        let mut inner = sh.inner.borrow_mut();
+        if inner.projection_running {
+            inner.projection_again = true;
+            return;
+        }
+        inner.projection_running = true;
+    }
+    let result = loop {
+        sh.inner.borrow_mut().projection_again = false;
+        match flush_batch(&sh).await {
+            Ok(true) => continue,
+            Ok(false) if sh.inner.borrow().projection_again => continue,
+            Ok(false) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    sh.inner.borrow_mut().projection_running = false;
+    if let Err(e) = result {
+        crate::runtime::log(
+            "warn",
+            "projection to D1 failed; will retry",
+            json!({"tenant_key": sh.tenant_key(), "error": e.to_string()}),
+        );
+        let storage = sh.state.storage();
+        let now = crate::runtime::now_ms();
+        let retry_at = now + RETRY_MS;
+        let needs_alarm = match storage.get_alarm().await {
+            Ok(Some(at)) => at > retry_at,
+            _ => true,
+        };
+        if needs_alarm {
+            let _ = storage
+                .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
+                    &JsValue::from_f64(retry_at as f64),
+                )))
+                .await;
+        }
+    }
+}
+
+/// Copies one batch of marked rows. Returns whether more marks remain.
+async fn flush_batch(sh: &Rc<Shared>) -> Result<bool> {
+    let Some(tenant) = sh.tenant_key() else {
+        return Ok(false);
+    };
+    let marks: Vec<Mark> = sh
+        .sql
+        .exec(
+            "SELECT kind, connector_id, item_id, rev FROM outbox LIMIT ?",
+            vec![si(BATCH)],
+        )?
+        .to_array()?;
+    if marks.is_empty() {
+        return Ok(false);
+    }
+    let db = sh.env.d1("DB")?;
+    let mut stmts = Vec::with_capacity(marks.len());
+    for m in &marks {
+        let s = |v: &str| JsValue::from_str(v);
+        let n = |v: i64| JsValue::from_f64(v as f64);
+        let o = |v: Option<&str>| v.map(JsValue::from_str).unwrap_or(JsValue::NULL);
+        let on = |v: Option<i64>| {
+            v.map(|x| JsValue::from_f64(x as f64))
+                .unwrap_or(JsValue::NULL)
+        };
+        match m.kind.as_str() {
+            "signal" => {
+                let rows: Vec<SignalRow> = sh
+                    .sql
+                    .exec(
+                        "SELECT channel_id, created_at_ms, deleted, seq, rev, view_json, updated_at_ms \
+                         FROM signals WHERE connector_id = ? AND message_id = ?",
+                        vec![sv(&m.connector_id), sv(&m.item_id)],
+                    )?
+                    .to_array()?;
+                let Some(r) = rows.into_iter().next() else {
+                    // Purged since it was marked: nothing to copy (retention handles D1 itself).
+                    continue;
+                };
+                let view: Value = r
+                    .view_json
+                    .as_deref()
+                    .and_then(|v| serde_json::from_str(v).ok())
+                    .unwrap_or(Value::Null);
+                let ms = |field: &str| {
+                    view[field]
+                        .as_str()
+                        .and_then(relay_core::time::Timestamp::parse)
+                        .map(|t| t.ms())
+                };
+                stmts.push(db.prepare(
+                    "INSERT INTO signals (tenant_key, connector_id, message_id, guild_id, channel_id, \
+                     thread_id, author_id, created_at, edited_at, deleted, deleted_at, seq, rev, \
+                     view_json, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                     ON CONFLICT (tenant_key, connector_id, message_id) DO UPDATE SET \
+                     guild_id = excluded.guild_id, channel_id = excluded.channel_id, \
+                     thread_id = excluded.thread_id, author_id = excluded.author_id, \
+                     created_at = excluded.created_at, edited_at = excluded.edited_at, \
+                     deleted = excluded.deleted, deleted_at = excluded.deleted_at, seq = excluded.seq, \
+                     rev = excluded.rev, view_json = excluded.view_json, updated_at = excluded.updated_at \
+                     WHERE excluded.rev > signals.rev",
+                ).bind(&[
+                    s(&tenant),
+                    s(&m.connector_id),
+                    s(&m.item_id),
+                    o(view["guild_id"].as_str()),
+                    o(r.channel_id.as_deref()),
+                    o(view["thread_id"].as_str()),
+                    o(view["author"]["id"].as_str()),
+                    on(r.created_at_ms),
+                    on(ms("edited_at")),
+                    n(r.deleted),
+                    on(ms("deleted_at")),
+                    n(r.seq),
+                    n(r.rev),
+                    o(r.view_json.as_deref()),
+                    n(r.updated_at_ms),
+                ])?);
+            }
+            "thread" => {
+                let rows: Vec<ThreadRow> = sh
+                    .sql
+                    .exec(
+                        "SELECT parent_channel_id, deleted, seq, rev, view_json, updated_at_ms \
+                         FROM threads WHERE connector_id = ? AND thread_id = ?",
+                        vec![sv(&m.connector_id), sv(&m.item_id)],
+                    )?
+                    .to_array()?;
+                let Some(r) = rows.into_iter().next() else {
+                    continue;
+                };
+                let view: Value = serde_json::from_str(&r.view_json).unwrap_or(Value::Null);
+                stmts.push(db.prepare(
+                    "INSERT INTO threads (tenant_key, connector_id, thread_id, parent_channel_id, guild_id, \
+                     name, deleted, seq, rev, view_json, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                     ON CONFLICT (tenant_key, connector_id, thread_id) DO UPDATE SET \
+                     parent_channel_id = excluded.parent_channel_id, guild_id = excluded.guild_id, \
+                     name = excluded.name, deleted = excluded.deleted, seq = excluded.seq, \
+                     rev = excluded.rev, view_json = excluded.view_json, updated_at = excluded.updated_at \
+                     WHERE excluded.rev > threads.rev",
+                ).bind(&[
+                    s(&tenant),
+                    s(&m.connector_id),
+                    s(&m.item_id),
+                    o(r.parent_channel_id.as_deref()),
+                    o(view["guild_id"].as_str()),
+                    o(view["name"].as_str()),
+                    n(r.deleted),
+                    n(r.seq),
+                    n(r.rev),
+                    s(&r.view_json),
+                    n(r.updated_at_ms),
+                ])?);
+            }
+            _ => {}
+        }
+    }
+    if !stmts.is_empty() {
+        db.batch(stmts).await?;
+    }
+    // Clear only marks that still carry the revision we copied.
+    for m in &marks {
+        sh.sql.exec(
+            "DELETE FROM outbox WHERE kind = ? AND connector_id = ? AND item_id = ? AND rev = ?",
+            vec![sv(&m.kind), sv(&m.connector_id), sv(&m.item_id), si(m.rev)],
+        )?;
+    }
+    Ok(marks.len() as i64 == BATCH)
+}

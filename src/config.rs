@@ -1,0 +1,63 @@
+//! Settings from `[vars]` and secrets, with defaults that match `wrangler.toml`.
+
+use relay_core::protocol::Limits;
+use worker::Env;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub allowed_origins: Vec<String>,
+    pub retention_days: i64,
+    pub max_body_bytes: usize,
+    pub limits: Limits,
+    pub snapshot_limit: usize,
+    pub ticket_ttl_ms: i64,
+    pub heartbeat_ms: i64,
+}
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|s| !s.trim().is_empty())
+}
+
+fn num<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> T {
+    var(env, name)
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Self {
+        let allowed_origins = var(env, "ALLOWED_ORIGINS")
+            .map(|s| {
+                s.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let limits = Limits {
+            max_batch: num(env, "MAX_BATCH_MESSAGES", 100usize).clamp(1, 1_000),
+            ..Limits::default()
+        };
+        Config {
+            allowed_origins,
+            retention_days: num(env, "RETENTION_DAYS", 90i64).max(1),
+            max_body_bytes: num(env, "MAX_BODY_BYTES", 2 * 1024 * 1024usize).max(1024),
+            limits,
+            snapshot_limit: num(env, "FEED_SNAPSHOT_LIMIT", 50usize).clamp(1, 500),
+            ticket_ttl_ms: num(env, "FEED_TICKET_TTL_SECONDS", 60i64).clamp(5, 3_600) * 1_000,
+            heartbeat_ms: num(env, "HEARTBEAT_SECONDS", 30i64).clamp(1, 3_600) * 1_000,
+        }
+    }
+}
+
+/// A secret, or `None` when unset or empty.
+pub fn secret(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .ok()
+        .map(|s| s.to_string())
+        .or_else(|| var(env, name))
+        .filter(|s| !s.is_empty())
+}

@@ -1,0 +1,164 @@
+//! The connector protocol: runtime config and the three ingest routes.
+
+use relay_core::etag::{if_none_match_hits, runtime_config_etag};
+use relay_core::protocol::{
+    check_scope, parse_discovery_sync, parse_message_batch, parse_thread_request,
+};
+use relay_core::ApiError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::Request;
+
+use super::Cx;
+use crate::auth;
+use crate::http::{self, header, query, ApiResult, OrUnavailable};
+use crate::store::{ConnectorRow, Db};
+use crate::tenant_client;
+
+/// Notes contact from the connector after the response is sent.
+fn touch_last_seen(cx: &Cx, row: &ConnectorRow) {
+    let env = cx.env.clone();
+    let (tenant, connector, now) = (row.tenant_key.clone(), row.connector_id.clone(), cx.now);
+    cx.ctx.wait_until(async move {
+        if let Ok(db) = Db::new(&env) {
+            if let Err(e) = db.touch_last_seen(&tenant, &connector, now).await {
+                crate::runtime::log(
+                    "warn",
+                    "last_seen update failed",
+                    json!({"tenant_key": tenant, "connector_id": connector, "error": e.to_string()}),
+                );
+            }
+        }
+    });
+}
+
+pub async fn runtime_config(req: &Request, cx: &Cx, path_connector: &str) -> ApiResult {
+    let db = Db::new(&cx.env).or_unavailable("database")?;
+    let row = auth::connector(req, &db).await?;
+    if path_connector != row.connector_id {
+        return Err(ApiError::forbidden(
+            "connector_id in the path does not match this token's connector",
+        ));
+    }
+    match query(req, "tenant_key") {
+        None => {
+            return Err(ApiError::invalid_fields(vec![
+                relay_core::validate::FieldError::new("tenant_key", "query parameter is required"),
+            ]))
+        }
+        Some(t) if t != row.tenant_key => {
+            return Err(ApiError::forbidden(
+                "tenant_key does not match this token's connector",
+            ))
+        }
+        Some(_) => {}
+    }
+    touch_last_seen(cx, &row);
+
+    let etag = runtime_config_etag(row.config_version, row.discovery_version);
+    if if_none_match_hits(header(req, "if-none-match").as_deref(), &etag) {
+        let resp = http::empty(&cx.cid, 304);
+        let _ = resp.headers().set("etag", &etag);
+        return Ok(resp);
+    }
+    let (sources, mappings) = (
+        db.sources(&row.tenant_key, &row.connector_id)
+            .await
+            .or_unavailable("sources")?,
+        db.mappings(&row.tenant_key, &row.connector_id)
+            .await
+            .or_unavailable("mappings")?,
+    );
+    let config = json!({
+        "connector_id": row.connector_id,
+        "tenant_key": row.tenant_key,
+        "status": row.status,
+        "config_version": row.config_version,
+        "ingest_enabled": row.ingest_enabled != 0,
+        "forward_enabled": row.forward_enabled != 0,
+        "discovery_request": row.discovery_request_json(),
+        "sources": sources.iter().map(|s| s.to_json()).collect::<Vec<_>>(),
+        "mappings": mappings.iter().map(|m| m.to_json()).collect::<Vec<_>>(),
+    });
+    let resp = http::ok(&cx.cid, 200, json!({ "config": config }));
+    let _ = resp.headers().set("etag", &etag);
+    Ok(resp)
+}
+
+/// Authenticates, refuses paused connectors, reads the body and checks its scope.
+async fn ingest_prelude(req: &mut Request, cx: &Cx) -> ApiResult<(ConnectorRow, Value)> {
+    let db = Db::new(&cx.env).or_unavailable("database")?;
+    let row = auth::connector(req, &db).await?;
+    auth::require_active(&row)?;
+    let body = http::read_json(req, &cx.cfg).await?;
+    check_scope(&body, &row.tenant_key, &row.connector_id)?;
+    Ok((row, body))
+}
+
+#[derive(Deserialize)]
+struct IngestOutcome {
+    accepted: u64,
+    deduped: u64,
+    seq: u64,
+}
+
+pub async fn ingest_messages(req: &mut Request, cx: &Cx) -> ApiResult {
+    let (row, body) = ingest_prelude(req, cx).await?;
+    let batch = parse_message_batch(&body, &cx.cfg.limits).map_err(ApiError::invalid_fields)?;
+    touch_last_seen(cx, &row);
+    if batch.messages.is_empty() {
+        return Ok(http::ok(&cx.cid, 200, json!({"accepted": 0, "deduped": 0})));
+    }
+    let outcome: IngestOutcome = tenant_client::post(
+        &cx.env,
+        &row.tenant_key,
+        "/ingest/messages",
+        &json!({
+            "connector_id": row.connector_id,
+            "batch_id": batch.batch_id,
+            "messages": batch.messages,
+        }),
+        &cx.cid,
+    )
+    .await?;
+    Ok(http::ok(
+        &cx.cid,
+        200,
+        json!({"accepted": outcome.accepted, "deduped": outcome.deduped, "seq": outcome.seq}),
+    ))
+}
+
+pub async fn ingest_thread(req: &mut Request, cx: &Cx) -> ApiResult {
+    let (row, body) = ingest_prelude(req, cx).await?;
+    let thread = parse_thread_request(&body, &cx.cfg.limits).map_err(ApiError::invalid_fields)?;
+    touch_last_seen(cx, &row);
+    let outcome: IngestOutcome = tenant_client::post(
+        &cx.env,
+        &row.tenant_key,
+        "/ingest/thread",
+        &json!({"connector_id": row.connector_id, "event": thread.event}),
+        &cx.cid,
+    )
+    .await?;
+    Ok(http::ok(
+        &cx.cid,
+        200,
+        json!({"accepted": outcome.accepted, "deduped": outcome.deduped, "seq": outcome.seq}),
+    ))
+}
+
+pub async fn ingest_discovery(req: &mut Request, cx: &Cx) -> ApiResult {
+    let (row, body) = ingest_prelude(req, cx).await?;
+    let sync = parse_discovery_sync(&body, &cx.cfg.limits).map_err(ApiError::invalid_fields)?;
+    touch_last_seen(cx, &row);
+    let db = Db::new(&cx.env).or_unavailable("database")?;
+    let (guilds, channels) = db
+        .store_discovery(&sync, cx.now)
+        .await
+        .or_unavailable("discovery store")?;
+    Ok(http::ok(
+        &cx.cid,
+        200,
+        json!({"accepted": guilds + channels, "guilds": guilds, "channels": channels, "deduped": 0}),
+    ))
+}

@@ -1,0 +1,103 @@
+//! Request dispatch: correlation id, routing, error mapping, CORS, access log.
+
+use relay_core::routes::{match_route, Route, RouteError};
+use relay_core::ApiError;
+use serde_json::json;
+use worker::{Context, Env, Method, Request, Response};
+
+use crate::config::Config;
+use crate::http::{self, header};
+use crate::runtime::{log, new_correlation_id, now_ms};
+
+mod admin;
+mod connector;
+mod feed;
+mod health;
+
+/// Per-request context handed to every handler.
+pub struct Cx {
+    pub env: Env,
+    pub ctx: Context,
+    pub cfg: Config,
+    pub cid: String,
+    pub now: i64,
+}
+
+pub async fn dispatch(mut req: Request, env: Env, ctx: Context) -> Response {
+    let started = now_ms();
+    let cid = relay_core::correlation::accept(header(&req, "x-correlation-id").as_deref())
+        .unwrap_or_else(new_correlation_id);
+    let cfg = Config::from_env(&env);
+    let origin = header(&req, "origin");
+    let method = req.method();
+    let path = req.path();
+    let cx = Cx {
+        env,
+        ctx,
+        cfg,
+        cid,
+        now: started,
+    };
+
+    let resp = if method == Method::Options {
+        http::preflight(&req, &cx.cfg, &cx.cid)
+    } else {
+        match match_route(method.as_ref(), &path) {
+            Ok(route) => match handle(&mut req, &cx, route).await {
+                Ok(resp) => resp,
+                Err(err) => {
+                    if err.kind.is_retryable() {
+                        log(
+                            "error",
+                            "request failed",
+                            json!({"correlation_id": cx.cid, "path": path, "error": err.to_string()}),
+                        );
+                    }
+                    http::error(&cx.cid, &err)
+                }
+            },
+            Err(RouteError::NotFound) => http::error(
+                &cx.cid,
+                &ApiError::not_found(format!("no route for {} {}", method.as_ref(), path)),
+            ),
+            Err(RouteError::MethodNotAllowed { allow }) => http::method_not_allowed(&cx.cid, allow),
+        }
+    };
+    let status = resp.status_code();
+    // WebSocket upgrades keep the object's response untouched.
+    let resp = if status == 101 {
+        resp
+    } else {
+        http::with_cors(resp, origin.as_deref(), &cx.cfg)
+    };
+    log(
+        if status >= 500 { "error" } else { "info" },
+        "request",
+        json!({
+            "correlation_id": cx.cid,
+            "method": method.as_ref(),
+            "path": path,
+            "status": status,
+            "ms": now_ms() - started,
+        }),
+    );
+    resp
+}
+
+async fn handle(req: &mut Request, cx: &Cx, route: Route) -> http::ApiResult {
+    match route {
+        Route::Health => health::health(cx).await,
+        Route::RuntimeConfig { connector_id } => {
+            connector::runtime_config(req, cx, &connector_id).await
+        }
+        Route::IngestMessages => connector::ingest_messages(req, cx).await,
+        Route::IngestThread => connector::ingest_thread(req, cx).await,
+        Route::IngestDiscovery => connector::ingest_discovery(req, cx).await,
+        Route::FeedTicket => feed::issue_ticket(req, cx).await,
+        Route::Feed => feed::connect(req, cx).await,
+        admin_route => {
+            crate::auth::admin(req, cx)?;
+            admin::handle(req, cx, admin_route).await
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Signal Relay edge worker.
+//!
+//! Thin glue between the Workers runtime and the domain crate (`relay-core`): it authenticates,
+//! reads and validates requests, and hands each tenant's writes to that tenant's Durable Object,
+//! the single writer. Routing, validation, convergence and error vocabulary live in
+//! `relay-core` and are tested natively.
+
+use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
+
+mod auth;
+mod config;
+mod handlers;
+mod http;
+mod maintenance;
+mod runtime;
+mod store;
+mod tenant_client;
+
+#[path = "../durable_objects/mod.rs"]
+mod durable_objects;
+
+pub use durable_objects::tenant::TenantObject;
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    Ok(handlers::dispatch(req, env, ctx).await)
+}
+
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    maintenance::run(&env, &event.cron()).await;
+}

@@ -1,0 +1,83 @@
+//! Scheduled maintenance: retention for every tenant's object and for the D1 projection.
+
+use serde_json::{json, Value};
+use worker::Env;
+
+use crate::config::Config;
+use crate::runtime::{log, new_correlation_id, now_ms};
+use crate::store::Db;
+use crate::tenant_client;
+
+pub async fn run(env: &Env, cron: &str) {
+    let cid = new_correlation_id();
+    let cfg = Config::from_env(env);
+    let started = now_ms();
+    let db = match Db::new(env) {
+        Ok(db) => db,
+        Err(e) => {
+            log(
+                "error",
+                "maintenance: no database",
+                json!({"correlation_id": cid, "error": e.to_string()}),
+            );
+            return;
+        }
+    };
+    let tenants = match db.tenants().await {
+        Ok(t) => t,
+        Err(e) => {
+            log(
+                "error",
+                "maintenance: tenant list failed",
+                json!({"correlation_id": cid, "error": e.to_string()}),
+            );
+            return;
+        }
+    };
+    let mut failures = 0;
+    for t in &tenants {
+        let res: Result<Value, _> = tenant_client::post(
+            env,
+            &t.tenant_key,
+            "/maintenance",
+            &json!({"retention_days": cfg.retention_days}),
+            &cid,
+        )
+        .await;
+        match res {
+            Ok(removed) => log(
+                "info",
+                "maintenance: tenant retention applied",
+                json!({"correlation_id": cid, "tenant_key": t.tenant_key, "removed": removed}),
+            ),
+            Err(e) => {
+                failures += 1;
+                log(
+                    "error",
+                    "maintenance: tenant retention failed",
+                    json!({"correlation_id": cid, "tenant_key": t.tenant_key, "error": e.to_string()}),
+                );
+            }
+        }
+    }
+    let cutoff = started - cfg.retention_days * 86_400_000;
+    let projected = db.purge_before(cutoff).await;
+    log(
+        if failures == 0 && projected.is_ok() {
+            "info"
+        } else {
+            "error"
+        },
+        "maintenance finished",
+        json!({
+            "correlation_id": cid,
+            "cron": cron,
+            "tenants": tenants.len(),
+            "failures": failures,
+            "d1_rows_removed": projected.as_ref().ok(),
+            "d1_error": projected.err().map(|e| e.to_string()),
+            "retention_days": cfg.retention_days,
+            "ms": now_ms() - started,
+        }),
+    );
+}
