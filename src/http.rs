@@ -10,6 +10,9 @@ use crate::config::Config;
 
 pub type ApiResult<T = Response> = Result<T, ApiError>;
 
+/// How much of an oversized streamed body we read and discard before answering 413.
+const DRAIN_BOUND: usize = 32 * 1024 * 1024;
+
 /// Maps a runtime error from storage or a Durable Object call to a retryable 503: the request
 /// was fine, our dependency was not.
 pub trait OrUnavailable<T> {
@@ -119,19 +122,30 @@ pub async fn read_body(req: &mut Request, limit: usize) -> ApiResult<Vec<u8>> {
         Err(_) => return Ok(Vec::new()),
     };
     let mut body = Vec::new();
+    let mut seen = 0usize;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk
             .map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
+        seen += chunk.len();
+        if seen > limit {
+            // Read and discard what the client is still sending (up to a bound) before the 413:
+            // answering mid-upload breaks keep-alive clients' next request.
+            if seen > DRAIN_BOUND {
+                return Err(too_large());
+            }
+            body = Vec::new();
+            continue;
         }
         body.extend_from_slice(&chunk);
+    }
+    if seen > limit {
+        return Err(too_large());
     }
     Ok(body)
 }
 
 /// Requires a JSON content type when one is given (connectors always send it; a missing header
-/// is tolerated so `curl -d` works).
+/// is tolerated for hand-written clients).
 pub fn check_json_content_type(req: &Request) -> ApiResult<()> {
     match header(req, "content-type") {
         None => Ok(()),
@@ -147,7 +161,7 @@ pub fn check_json_content_type(req: &Request) -> ApiResult<()> {
             } else {
                 Err(ApiError::new(
                     ErrorKind::UnsupportedMediaType,
-                    format!("content-type must be application/json, got {mime}"),
+                    format!("send Content-Type: application/json (got {mime})"),
                 ))
             }
         }

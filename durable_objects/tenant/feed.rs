@@ -339,7 +339,8 @@ pub fn enqueue(sh: &Rc<Shared>, frames: Vec<LogEntry>) {
         for f in &frames {
             inner.ring.push_back(f.clone());
         }
-        while inner.ring.len() > super::RING_MAX {
+        let cap = super::RING_MAX.min(inner.event_log_max as usize);
+        while inner.ring.len() > cap {
             if let Some(old) = inner.ring.pop_front() {
                 inner.ring_floor = old.seq;
             }
@@ -400,14 +401,25 @@ pub fn flush(sh: &Shared) {
 
 /// Makes sure an alarm will come to send pings and drop dead sockets.
 fn ensure_heartbeat(sh: Rc<Shared>, now: i64) {
+    let interval = {
+        let mut inner = sh.inner.borrow_mut();
+        if inner.alarm_at.is_some_and(|at| at > now) {
+            return;
+        }
+        // Claimed before the await so a burst of connects schedules one alarm.
+        inner.alarm_at = Some(now + inner.heartbeat_ms);
+        inner.heartbeat_ms
+    };
     wasm_bindgen_futures::spawn_local(async move {
         let storage = sh.state.storage();
-        let interval = sh.inner.borrow().heartbeat_ms;
         match storage.get_alarm().await {
-            Ok(Some(_)) => {}
+            Ok(Some(at)) if at <= now + interval => {
+                sh.inner.borrow_mut().alarm_at = Some(at);
+            }
             _ => {
                 let at = js_sys::Date::new(&JsValue::from_f64((now + interval) as f64));
                 if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(at)).await {
+                    sh.inner.borrow_mut().alarm_at = None;
                     crate::runtime::log(
                         "error",
                         "heartbeat alarm",

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use relay_core::convergence::{classify, Change, MessageState};
+use relay_core::convergence::{classify, MessageState};
 use relay_core::frames::{signal_frame, thread_frame};
 use relay_core::ids::Snowflake;
 use relay_core::protocol::{MessageEvent, ThreadEvent};
@@ -12,7 +12,7 @@ use relay_core::thread::{frame_delta, frame_type, ThreadState};
 use serde::Deserialize;
 use worker::Result;
 
-use super::{si, so, sv, LogEntry, Shared, EVENT_LOG_MAX};
+use super::{si, so, sv, LogEntry, Shared};
 use crate::durable_objects::js;
 
 pub struct Outcome {
@@ -143,8 +143,6 @@ fn apply_message(
         ],
     )?;
     mark_outbox(sh, "signal", connector, mid.as_str(), c.rev)?;
-    // A change nobody could see (a late create on a tombstone) still counts as accepted.
-    let _ = change == Change::None;
     Ok(true)
 }
 
@@ -192,7 +190,7 @@ fn finish(
     inner.seq = c.seq;
     inner.rev = c.rev;
     inner.events_since_trim += frames.len() as u64;
-    let trim_due = inner.events_since_trim >= 1_000;
+    let trim_due = inner.events_since_trim >= (inner.event_log_max / 10).clamp(1, 1_000);
     if trim_due {
         inner.events_since_trim = 0;
     }
@@ -293,11 +291,14 @@ pub fn commit_thread(
 
 /// Keeps the durable event log bounded. Cursors older than what remains get a snapshot.
 pub fn trim_log(sh: &Shared) -> Result<()> {
-    let seq = sh.inner.borrow().seq;
-    if seq > EVENT_LOG_MAX {
+    let (seq, max) = {
+        let inner = sh.inner.borrow();
+        (inner.seq, inner.event_log_max)
+    };
+    if seq > max {
         sh.sql.exec(
             "DELETE FROM events WHERE seq <= ?",
-            vec![si((seq - EVENT_LOG_MAX) as i64)],
+            vec![si((seq - max) as i64)],
         )?;
     }
     Ok(())

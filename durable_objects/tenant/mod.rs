@@ -29,8 +29,9 @@ mod schema;
 
 /// Frames kept in memory for fast resume; older cursors are served from SQLite.
 const RING_MAX: usize = 8_192;
-/// Events kept in the durable log (older cursors get a snapshot instead of a replay).
-pub const EVENT_LOG_MAX: u64 = 50_000;
+/// Events kept in the durable log by default (older cursors get a snapshot instead of a
+/// replay); `FEED_EVENT_LOG_MAX` overrides it.
+const EVENT_LOG_MAX: i64 = 50_000;
 
 /// One visible change, as logged and as sent.
 #[derive(Clone)]
@@ -59,7 +60,6 @@ pub struct Inner {
     /// Initial frames already built for the current `seq`, by (filter, since).
     pub initial_cache: HashMap<(String, Option<u64>), Rc<Vec<JsValue>>>,
     pub initial_cache_seq: u64,
-    pub flush_scheduled: bool,
     pub last_flush_ms: i64,
     pub socket_estimate: Option<usize>,
     pub projection_running: bool,
@@ -67,6 +67,9 @@ pub struct Inner {
     pub snapshot_limit: usize,
     pub heartbeat_ms: i64,
     pub events_since_trim: u64,
+    pub event_log_max: u64,
+    /// When the next alarm is known to be due (skips redundant alarm reads on connect).
+    pub alarm_at: Option<i64>,
 }
 
 pub struct Shared {
@@ -102,18 +105,6 @@ fn var_num(env: &Env, name: &str, default: i64) -> i64 {
 }
 
 impl Shared {
-    pub fn meta_get(&self, key: &str) -> Result<Option<Value>> {
-        #[derive(Deserialize)]
-        struct Row {
-            v: Value,
-        }
-        let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT v FROM meta WHERE k = ?", vec![sv(key)])?
-            .to_array()?;
-        Ok(rows.into_iter().next().map(|r| r.v))
-    }
-
     pub fn meta_set(&self, key: &str, value: SqlStorageValue) -> Result<()> {
         self.sql.exec(
             "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
@@ -201,7 +192,6 @@ impl DurableObject for TenantObject {
             ring_floor: seq,
             initial_cache: HashMap::new(),
             initial_cache_seq: seq,
-            flush_scheduled: false,
             last_flush_ms: 0,
             socket_estimate: None,
             projection_running: false,
@@ -209,6 +199,9 @@ impl DurableObject for TenantObject {
             snapshot_limit: var_num(&env, "FEED_SNAPSHOT_LIMIT", 50).clamp(1, 500) as usize,
             heartbeat_ms: var_num(&env, "HEARTBEAT_SECONDS", 30).clamp(1, 3_600) * 1_000,
             events_since_trim: 0,
+            event_log_max: var_num(&env, "FEED_EVENT_LOG_MAX", EVENT_LOG_MAX).clamp(10, 10_000_000)
+                as u64,
+            alarm_at: None,
         };
         TenantObject {
             shared: Rc::new(Shared {
@@ -261,6 +254,7 @@ impl DurableObject for TenantObject {
             (false, true) => Some(now + projection::RETRY_MS),
             (false, false) => None,
         };
+        self.shared.inner.borrow_mut().alarm_at = next;
         if let Some(at) = next {
             let storage = self.shared.state.storage();
             storage

@@ -2,7 +2,7 @@
 // free port with its own persistence directory, applies migrations, and waits for /health.
 // Used by the end-to-end tests, the browser tests and the benchmarks.
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, existsSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -26,6 +26,28 @@ export function freePort() {
   });
 }
 
+/**
+ * The project's wrangler.toml without its [build] section, placed in build/ (paths rewritten).
+ * `wrangler dev` watches and rebuilds on source changes when a custom build is configured; a
+ * test server must keep running the build it started with, whatever else happens in the tree.
+ */
+export function testConfig() {
+  const out = [];
+  let skipping = false;
+  for (const line of readFileSync(join(ROOT, 'wrangler.toml'), 'utf8').split('\n')) {
+    const header = line.match(/^\s*\[+([^\]]+)\]+\s*$/);
+    if (header) skipping = header[1].trim() === 'build';
+    if (skipping) continue;
+    out.push(line
+      .replace(/^main\s*=\s*"build\/index\.js"/, 'main = "index.js"')
+      .replace(/^directory\s*=\s*"\.\/admin-ui\/dist"/, 'directory = "../admin-ui/dist"')
+      .replace(/^migrations_dir\s*=\s*"migrations"/, 'migrations_dir = "../migrations"'));
+  }
+  const path = join(ROOT, 'build/wrangler.test.toml');
+  writeFileSync(path, out.join('\n'));
+  return path;
+}
+
 const baseEnv = () => ({
   ...process.env,
   SIGNAL_RELAY_SKIP_BUILD: '1',
@@ -34,8 +56,8 @@ const baseEnv = () => ({
   NO_COLOR: '1',
 });
 
-export async function applyMigrations(persistDir) {
-  await run(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistDir], {
+export async function applyMigrations(persistDir, config = testConfig()) {
+  await run(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistDir, '--config', config], {
     cwd: ROOT,
     env: baseEnv(),
   });
@@ -56,7 +78,8 @@ export async function startServer(opts = {}) {
   const ownsDir = !opts.persistDir;
   const adminToken = opts.adminToken ?? `test-admin-${randomBytes(12).toString('hex')}`;
   const ticketSecret = opts.ticketSecret ?? randomBytes(24).toString('hex');
-  if (!opts.skipMigrations) await applyMigrations(persistDir);
+  const config = opts.config ?? testConfig();
+  if (!opts.skipMigrations) await applyMigrations(persistDir, config);
 
   const server = {
     persistDir,
@@ -75,7 +98,7 @@ export async function startServer(opts = {}) {
         'dev', '--ip', '127.0.0.1', '--port', String(this.port), '--inspector-port', String(inspector),
         '--persist-to', persistDir, '--test-scheduled', '--show-interactive-dev-session=false',
         '--log-level', opts.logLevel ?? 'warn',
-        ...(opts.config ? ['--config', opts.config] : []),
+        '--config', config,
         ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
       ];
       const proc = spawn(WRANGLER, args, { cwd: ROOT, env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
