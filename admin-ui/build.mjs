@@ -1,1 +1,84 @@
-// Placeholder replaced below.
+// Builds the static pages the worker serves from admin-ui/dist:
+//   /            landing page linking to the two apps
+//   /admin/      operator console
+//   /dashboard/  live signal dashboard
+// Each app is one bundled, minified JS file and one CSS file (esbuild), referenced from its HTML
+// with a content hash in the query string so a rebuilt bundle is never served stale.
+//
+//   node admin-ui/build.mjs            build once
+//   node admin-ui/build.mjs --watch    rebuild on change (pages are copied on every build)
+import { build, context } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SRC = join(HERE, 'src');
+const DIST = join(HERE, 'dist');
+const watch = process.argv.includes('--watch');
+
+const apps = ['admin', 'dashboard', 'landing'];
+const PAGES = { landing: 'index.html', admin: 'admin/index.html', dashboard: 'dashboard/index.html' };
+const OUT_DIR = { landing: '', admin: 'admin', dashboard: 'dashboard' };
+
+const options = {
+  entryPoints: apps.flatMap((app) => [
+    { in: join(SRC, app, 'main.js'), out: join(OUT_DIR[app], 'app') },
+    { in: join(SRC, app, 'style.css'), out: join(OUT_DIR[app], 'app') },
+  ]),
+  outdir: DIST,
+  bundle: true,
+  minify: !watch,
+  sourcemap: watch ? 'inline' : false,
+  format: 'esm',
+  target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
+  legalComments: 'none',
+  logLevel: 'warning',
+  metafile: true,
+  write: true,
+};
+
+function hashOf(path) {
+  return createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 10);
+}
+
+/** Copies each app's HTML, stamping asset URLs with their content hash. */
+function writePages() {
+  for (const app of apps) {
+    const html = readFileSync(join(SRC, app, 'index.html'), 'utf8');
+    const dir = join(DIST, OUT_DIR[app]);
+    const stamped = html
+      .replaceAll('{{js}}', `app.js?v=${hashOf(join(dir, 'app.js'))}`)
+      .replaceAll('{{css}}', `app.css?v=${hashOf(join(dir, 'app.css'))}`);
+    mkdirSync(dirname(join(DIST, PAGES[app])), { recursive: true });
+    writeFileSync(join(DIST, PAGES[app]), stamped);
+  }
+  writeFileSync(join(DIST, 'favicon.svg'), readFileSync(join(SRC, 'shared', 'favicon.svg')));
+}
+
+if (watch) {
+  const ctx = await context({
+    ...options,
+    plugins: [{
+      name: 'pages',
+      setup(b) {
+        b.onEnd((result) => {
+          if (result.errors.length === 0) {
+            writePages();
+            console.log(`admin-ui: rebuilt ${new Date().toLocaleTimeString()}`);
+          }
+        });
+      },
+    }],
+  });
+  await ctx.watch();
+  console.log('admin-ui: watching for changes');
+} else {
+  rmSync(DIST, { recursive: true, force: true });
+  const result = await build(options);
+  writePages();
+  const outputs = Object.entries(result.metafile.outputs)
+    .map(([file, o]) => `${file.replace(/^.*admin-ui\/dist\//, '')} ${(o.bytes / 1024).toFixed(1)} KiB`);
+  console.log(`admin-ui: built ${Object.values(PAGES).length} pages; ${outputs.join(', ')}`);
+}
