@@ -6,12 +6,11 @@ use worker::Env;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub allowed_origins: Vec<String>,
-    pub retention_days: i64,
+    /// Days; fractions allowed (operators testing retention use minutes).
+    pub retention_days: f64,
     pub max_body_bytes: usize,
     pub limits: Limits,
-    pub snapshot_limit: usize,
     pub ticket_ttl_ms: i64,
-    pub heartbeat_ms: i64,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -43,12 +42,12 @@ impl Config {
         };
         Config {
             allowed_origins,
-            retention_days: num(env, "RETENTION_DAYS", 90i64).max(1),
+            retention_days: Some(num(env, "RETENTION_DAYS", 90f64))
+                .filter(|d| d.is_finite() && *d > 0.0)
+                .unwrap_or(90.0),
             max_body_bytes: num(env, "MAX_BODY_BYTES", 2 * 1024 * 1024usize).max(1024),
             limits,
-            snapshot_limit: num(env, "FEED_SNAPSHOT_LIMIT", 50usize).clamp(1, 500),
             ticket_ttl_ms: num(env, "FEED_TICKET_TTL_SECONDS", 60i64).clamp(5, 3_600) * 1_000,
-            heartbeat_ms: num(env, "HEARTBEAT_SECONDS", 30i64).clamp(1, 3_600) * 1_000,
         }
     }
 }

@@ -60,7 +60,7 @@ pub async fn run(env: &Env, cron: &str) {
             }
         }
     }
-    let cutoff = started - cfg.retention_days * 86_400_000;
+    let cutoff = started - (cfg.retention_days * 86_400_000.0) as i64;
     let projected = db.purge_before(cutoff).await;
     log(
         if failures == 0 && projected.is_ok() {

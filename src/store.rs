@@ -104,6 +104,7 @@ pub struct SourceRow {
 }
 
 impl SourceRow {
+    /// Exactly the runtime-config shape of the connector protocol.
     pub fn to_json(&self) -> Value {
         json!({
             "guild_id": self.guild_id,
@@ -113,6 +114,13 @@ impl SourceRow {
             "thread_mode": self.thread_mode,
             "is_enabled": self.is_enabled != 0,
         })
+    }
+
+    /// The operator view: the protocol fields plus bookkeeping.
+    pub fn to_admin_json(&self) -> Value {
+        let mut v = self.to_json();
+        v["updated_at"] = json!(self.updated_at);
+        v
     }
 }
 
@@ -127,6 +135,7 @@ pub struct MappingRow {
 }
 
 impl MappingRow {
+    /// Exactly the runtime-config shape of the connector protocol.
     pub fn to_json(&self) -> Value {
         let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or_else(|_| json!({}));
         json!({
@@ -136,6 +145,13 @@ impl MappingRow {
             "transform_json": parse(&self.transform_json),
             "priority": self.priority,
         })
+    }
+
+    /// The operator view: the protocol fields plus bookkeeping.
+    pub fn to_admin_json(&self) -> Value {
+        let mut v = self.to_json();
+        v["updated_at"] = json!(self.updated_at);
+        v
     }
 }
 
@@ -259,15 +275,6 @@ impl Db {
         .all()
         .await?
         .results()
-    }
-
-    pub async fn all_connector_count(&self) -> Result<i64> {
-        let v: Option<Value> = self
-            .db
-            .prepare("SELECT COUNT(*) AS n FROM connectors")
-            .first(None)
-            .await?;
-        Ok(v.and_then(|v| v["n"].as_i64()).unwrap_or(0))
     }
 
     /// Returns false when the connector id is taken within the tenant.
@@ -679,9 +686,5 @@ impl Db {
             .changes("DELETE FROM threads WHERE updated_at < ?1", &[n(cutoff_ms)])
             .await?;
         Ok(a + b)
-    }
-
-    pub fn raw(&self) -> &D1Database {
-        &self.db
     }
 }

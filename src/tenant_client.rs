@@ -82,7 +82,7 @@ async fn decode<T: DeserializeOwned>(resp: &mut Response) -> ApiResult<T> {
         409 => ErrorKind::Conflict,
         413 => ErrorKind::PayloadTooLarge,
         426 => ErrorKind::UpgradeRequired,
-        s if s >= 500 && s != 500 => ErrorKind::Unavailable,
+        s if s > 500 => ErrorKind::Unavailable,
         _ => ErrorKind::Internal,
     };
     let mut err = ApiError::new(kind, message);

@@ -512,11 +512,11 @@ pub fn on_message(sh: &Shared, ws: &WebSocket, message: WebSocketIncomingMessage
 }
 
 pub fn on_close(sh: &Shared, ws: &WebSocket, code: usize) {
-    // Complete the closing handshake; the socket may already be gone.
-    let reply = if (1000..=4999).contains(&code) && code != 1005 && code != 1006 && code != 1015 {
-        code as u16
-    } else {
-        1000
+    // Complete the closing handshake the peer started (an error means it is already done).
+    let reply = match code {
+        1005 | 1006 | 1015 => 1000,
+        c if (1000..=4999).contains(&c) => c as u16,
+        _ => 1000,
     };
     let _ = ws.close(Some(reply), Some("bye"));
     if let Some(n) = sh.inner.borrow_mut().socket_estimate.as_mut() {

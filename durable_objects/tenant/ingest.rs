@@ -314,8 +314,8 @@ pub struct Retention {
 
 /// Deletes what is older than the retention window. Signals age by their Discord creation
 /// time, threads by their last change, receipts and log entries by when we received them.
-pub fn apply_retention(shared: &Rc<Shared>, days: i64, now: i64) -> Result<Retention> {
-    let cutoff = now - days.max(1) * 86_400_000;
+pub fn apply_retention(shared: &Rc<Shared>, days: f64, now: i64) -> Result<Retention> {
+    let cutoff = now - (days.max(0.0) * 86_400_000.0) as i64;
     let sh = shared.clone();
     let removed = js::transaction(&shared.state, move || {
         let signals = sh

@@ -316,7 +316,7 @@ struct ThreadBody {
 
 #[derive(Deserialize)]
 struct MaintenanceBody {
-    retention_days: i64,
+    retention_days: f64,
 }
 
 async fn read_body<T: for<'de> Deserialize<'de>>(

@@ -141,8 +141,8 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: Route) -> ApiResult {
                 200,
                 json!({
                     "connector": row.to_json(),
-                    "sources": sources.iter().map(|s| s.to_json()).collect::<Vec<_>>(),
-                    "mappings": mappings.iter().map(|m| m.to_json()).collect::<Vec<_>>(),
+                    "sources": sources.iter().map(|s| s.to_admin_json()).collect::<Vec<_>>(),
+                    "mappings": mappings.iter().map(|m| m.to_admin_json()).collect::<Vec<_>>(),
                 }),
             )
         }
@@ -205,7 +205,7 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: Route) -> ApiResult {
             let sources = db.sources(&t, &c).await.or_unavailable("sources")?;
             ok(
                 200,
-                json!({ "sources": sources.iter().map(|s| s.to_json()).collect::<Vec<_>>() }),
+                json!({ "sources": sources.iter().map(|s| s.to_admin_json()).collect::<Vec<_>>() }),
             )
         }
         Route::PutSource {
@@ -227,7 +227,7 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: Route) -> ApiResult {
                 .or_unavailable("sources")?
                 .into_iter()
                 .find(|s| s.channel_id == channel.as_str())
-                .map(|s| s.to_json());
+                .map(|s| s.to_admin_json());
             ok(
                 200,
                 json!({ "source": source, "config_version": row.config_version }),
@@ -265,7 +265,7 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: Route) -> ApiResult {
             let mappings = db.mappings(&t, &c).await.or_unavailable("mappings")?;
             ok(
                 200,
-                json!({ "mappings": mappings.iter().map(|m| m.to_json()).collect::<Vec<_>>() }),
+                json!({ "mappings": mappings.iter().map(|m| m.to_admin_json()).collect::<Vec<_>>() }),
             )
         }
         Route::PutMapping {
@@ -312,7 +312,7 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: Route) -> ApiResult {
                 .find(|x| {
                     x.source_channel_id == source.as_str() && x.target_channel_id == target.as_str()
                 })
-                .map(|x| x.to_json());
+                .map(|x| x.to_admin_json());
             ok(
                 200,
                 json!({ "mapping": mapping, "config_version": row.config_version }),
@@ -422,8 +422,11 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: Route) -> ApiResult {
                 .or_unavailable("signals")?;
             let signals: Vec<Value> = rows
                 .iter()
-                .filter_map(|r| r.view_json.as_deref())
-                .filter_map(|v| serde_json::from_str(v).ok())
+                .filter_map(|r| {
+                    let mut v: Value = serde_json::from_str(r.view_json.as_deref()?).ok()?;
+                    v["seq"] = json!(r.seq);
+                    Some(v)
+                })
                 .collect();
             let next_before = signals
                 .last()
@@ -441,8 +444,11 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: Route) -> ApiResult {
             let rows = db.recent_threads(&t, 100).await.or_unavailable("threads")?;
             let threads: Vec<Value> = rows
                 .iter()
-                .filter_map(|r| r.view_json.as_deref())
-                .filter_map(|v| serde_json::from_str(v).ok())
+                .filter_map(|r| {
+                    let mut v: Value = serde_json::from_str(r.view_json.as_deref()?).ok()?;
+                    v["seq"] = json!(r.seq);
+                    Some(v)
+                })
                 .collect();
             ok(200, json!({ "threads": threads }))
         }

@@ -164,10 +164,25 @@ export class Feed {
     });
   }
 
+  /**
+   * The close code the server sent, once its close frame arrived. The `close` event itself can
+   * lag: the local runtime keeps TCP open after a close sent from an alarm, so `ws` waits for
+   * its 30 s close timeout. `_closeFrameReceived`/`_closeCode` are ws internals, read-only here.
+   */
+  serverCloseCode() {
+    if (this.closed) return this.closed.code;
+    return this.ws._closeFrameReceived ? this.ws._closeCode : null;
+  }
+
   signals() { return this.frames.filter((f) => f.type.startsWith('signal.')); }
   lastSeq() { return this.frames.reduce((m, f) => Math.max(m, f.seq ?? 0), 0); }
 
   close() {
+    if (this.closed) return Promise.resolve();
+    if (this.ws._closeFrameReceived) {
+      this.ws.terminate();
+      return Promise.resolve();
+    }
     this.ws.close();
     return new Promise((r) => (this.closed ? r() : this.ws.once('close', r)));
   }

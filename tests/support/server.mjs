@@ -2,7 +2,10 @@
 // free port with its own persistence directory, applies migrations, and waits for /health.
 // Used by the end-to-end tests, the browser tests and the benchmarks.
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, existsSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync, existsSync, rmSync, readFileSync, writeFileSync, mkdirSync, readdirSync, statSync,
+  copyFileSync, cpSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -27,11 +30,21 @@ export function freePort() {
 }
 
 /**
- * The project's wrangler.toml without its [build] section, placed in build/ (paths rewritten).
- * `wrangler dev` watches and rebuilds on source changes when a custom build is configured; a
- * test server must keep running the build it started with, whatever else happens in the tree.
+ * A private copy of the build and the static pages plus a wrangler config pointing at them (the
+ * project's wrangler.toml without its [build] section). `wrangler dev` watches its inputs and
+ * restarts when they change; a test server must keep running what it started with, whatever
+ * else is rebuilt in the tree meanwhile.
  */
-export function testConfig() {
+export function testConfig(dir) {
+  const app = join(dir, 'app');
+  mkdirSync(app, { recursive: true });
+  for (const f of readdirSync(join(ROOT, 'build'))) {
+    const src = join(ROOT, 'build', f);
+    if (statSync(src).isFile() && !f.endsWith('.toml')) copyFileSync(src, join(app, f));
+  }
+  const assets = join(dir, 'assets');
+  if (existsSync(join(ROOT, 'admin-ui/dist'))) cpSync(join(ROOT, 'admin-ui/dist'), assets, { recursive: true });
+  else mkdirSync(assets, { recursive: true });
   const out = [];
   let skipping = false;
   for (const line of readFileSync(join(ROOT, 'wrangler.toml'), 'utf8').split('\n')) {
@@ -39,11 +52,11 @@ export function testConfig() {
     if (header) skipping = header[1].trim() === 'build';
     if (skipping) continue;
     out.push(line
-      .replace(/^main\s*=\s*"build\/index\.js"/, 'main = "index.js"')
-      .replace(/^directory\s*=\s*"\.\/admin-ui\/dist"/, 'directory = "../admin-ui/dist"')
-      .replace(/^migrations_dir\s*=\s*"migrations"/, 'migrations_dir = "../migrations"'));
+      .replace(/^main\s*=.*$/, `main = ${JSON.stringify(join(app, 'index.js'))}`)
+      .replace(/^directory\s*=\s*"\.\/admin-ui\/dist"/, `directory = ${JSON.stringify(assets)}`)
+      .replace(/^migrations_dir\s*=.*$/, `migrations_dir = ${JSON.stringify(join(ROOT, 'migrations'))}`));
   }
-  const path = join(ROOT, 'build/wrangler.test.toml');
+  const path = join(dir, 'wrangler.toml');
   writeFileSync(path, out.join('\n'));
   return path;
 }
@@ -56,7 +69,7 @@ const baseEnv = () => ({
   NO_COLOR: '1',
 });
 
-export async function applyMigrations(persistDir, config = testConfig()) {
+export async function applyMigrations(persistDir, config) {
   await run(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistDir, '--config', config], {
     cwd: ROOT,
     env: baseEnv(),
@@ -67,18 +80,19 @@ export async function applyMigrations(persistDir, config = testConfig()) {
  * @param {object} [opts]
  * @param {Record<string,string>} [opts.vars] extra `[vars]` overrides
  * @param {string} [opts.persistDir] reuse a persistence directory (for restarts)
- * @param {string} [opts.config] wrangler config file (default: the project's wrangler.toml)
+ * @param {string} [opts.config] wrangler config file (default: a private copy of the project's)
  * @param {boolean} [opts.quiet] do not echo server output on failure
  */
 export async function startServer(opts = {}) {
   if (!existsSync(join(ROOT, 'build/index.js'))) {
     throw new Error('no build: run script/build-worker first');
   }
-  const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), 'signal-relay-'));
   const ownsDir = !opts.persistDir;
+  const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), 'signal-relay-'));
   const adminToken = opts.adminToken ?? `test-admin-${randomBytes(12).toString('hex')}`;
   const ticketSecret = opts.ticketSecret ?? randomBytes(24).toString('hex');
-  const config = opts.config ?? testConfig();
+  const appDir = opts.config ? null : mkdtempSync(join(tmpdir(), 'signal-relay-app-'));
+  const config = opts.config ?? testConfig(appDir);
   if (!opts.skipMigrations) await applyMigrations(persistDir, config);
 
   const server = {
@@ -140,6 +154,7 @@ export async function startServer(opts = {}) {
     async close() {
       await this.stop();
       if (ownsDir) rmSync(persistDir, { recursive: true, force: true });
+      if (appDir) rmSync(appDir, { recursive: true, force: true });
     },
   };
   await server.start();
