@@ -99,7 +99,7 @@ export async function renderConnector(root, { api, setCrumbs }, tenantKey, conne
     if (!window.confirm(`Rotate the token of ${connectorId}? The current token stops working immediately.`)) return;
     const r = await connectorAction(rotateBtn, () => api.post(`${base}/rotate-token`));
     if (r?.token) {
-      revealSlot.replaceChildren(tokenReveal({ token: r.token, connectorId, notice: r.token_notice, rotated: true }));
+      revealSlot.replaceChildren(tokenReveal({ token: r.token, connectorId, rotated: true }));
     }
   });
   for (const [sw, key] of [[ingest, 'ingest_enabled'], [forward, 'forward_enabled']]) {

@@ -90,7 +90,6 @@ export async function renderTenant(root, { api, navigate, setCrumbs }, tenantKey
         revealSlot.replaceChildren(tokenReveal({
           token: r.token,
           connectorId: r.connector.connector_id,
-          notice: r.token_notice,
         }));
         revealSlot.scrollIntoView({ block: 'nearest' });
         await loadConnectors();

@@ -19,11 +19,10 @@ async function copyText(text, input) {
  * @param {object} o
  * @param {string} o.token
  * @param {string} o.connectorId
- * @param {string} [o.notice] the API's token_notice
  * @param {boolean} [o.rotated]
  * @param {() => void} [o.onDismiss]
  */
-export function tokenReveal({ token, connectorId, notice, rotated = false, onDismiss }) {
+export function tokenReveal({ token, connectorId, rotated = false, onDismiss }) {
   const input = h('input', {
     type: 'text', readOnly: true, value: token, class: 'token-value mono', spellcheck: false,
     attrs: { 'aria-label': `Connector token for ${connectorId}`, autocomplete: 'off' },
@@ -49,7 +48,6 @@ export function tokenReveal({ token, connectorId, notice, rotated = false, onDis
       ? 'The previous token has stopped working; update the connector with this one. '
       : 'Configure the connector with it. ',
     'Only a hash is stored, so it cannot be shown again; if it is lost, rotate the token.'),
-  notice ? h('p', { class: 'muted small' }, notice) : null,
   h('div', { class: 'token-row' }, input, copyBtn),
   copied,
   h('div', { class: 'form-actions' },
