@@ -68,22 +68,17 @@ async fn decode<T: DeserializeOwned>(resp: &mut Response) -> ApiResult<T> {
         return serde_json::from_str(&text)
             .map_err(|e| ApiError::internal(format!("tenant object answered unexpectedly: {e}")));
     }
-    // Errors come back in our own shape; keep the kind by status so the retry contract holds.
+    // The object only refuses for reasons of its own (storage, a bug): the caller's request was
+    // validated here first, so nothing it answers may reach a client as a 4xx.
     let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let message = v["message"]
         .as_str()
         .unwrap_or("tenant object error")
         .to_string();
-    let kind = match status {
-        400 => ErrorKind::BadRequest,
-        401 => ErrorKind::Unauthorized,
-        403 => ErrorKind::Forbidden,
-        404 => ErrorKind::NotFound,
-        409 => ErrorKind::Conflict,
-        413 => ErrorKind::PayloadTooLarge,
-        426 => ErrorKind::UpgradeRequired,
-        s if s > 500 => ErrorKind::Unavailable,
-        _ => ErrorKind::Internal,
+    let kind = if status > 500 {
+        ErrorKind::Unavailable
+    } else {
+        ErrorKind::Internal
     };
     let mut err = ApiError::new(kind, message);
     if let Some(code) = v["error_code"].as_str() {

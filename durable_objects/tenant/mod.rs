@@ -323,8 +323,9 @@ async fn read_body<T: for<'de> Deserialize<'de>>(
     req: &mut Request,
 ) -> std::result::Result<T, ApiError> {
     let text = req.text().await.map_err(internal)?;
+    // The edge validated and re-encoded this payload: failing to decode it is our bug.
     serde_json::from_str(&text)
-        .map_err(|e| ApiError::bad_request(format!("internal payload did not decode: {e}")))
+        .map_err(|e| ApiError::internal(format!("internal payload did not decode: {e}")))
 }
 
 impl TenantObject {
