@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import { Api, message, snowflake } from '../support/client.mjs';
-import { ensureUiBuilt, launch, optionLabels, poll, screenshot, texts } from '../support/browser.mjs';
+import { ensureUiBuilt, launch, optionLabels, poll, screenshot, texts, unlabelled } from '../support/browser.mjs';
 
 const TENANT = 'acme-ops';
 const CONNECTOR = 'discord-main';
@@ -56,6 +56,7 @@ test('landing page links to the operator console and the dashboard', async () =>
 
 test('operator signs in; a wrong token is refused inline', async () => {
   await page.waitForSelector('form.signin');
+  assert.deepEqual(await unlabelled(page), []);
   await page.fill('input[name="admin-token"]', 'not-the-token');
   await page.click('form.signin button[type="submit"]');
   const err = await page.waitForSelector('.error-box[data-error-code="unauthorized"]');
@@ -270,6 +271,7 @@ test('recent signals and the live feed panel show ingested signals', async () =>
     return page.$(`#recent-signals article[data-message-id="${m.discord_message_id}"]`);
   }, { timeout: 15_000, interval: 500, what: 'signal in recent signals' });
   await screenshot(page, 'admin-connector');
+  assert.deepEqual(await unlabelled(page), [], 'every control on the connector page has an accessible name');
 
   await page.click('#live-toggle');
   await page.waitForSelector('#live-title ~ .status[data-state="stopped"]');

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
 import { ingest, message, provision, snowflake, ticket } from '../support/client.mjs';
-import { ensureUiBuilt, launch, optionLabels, poll, screenshot } from '../support/browser.mjs';
+import { ensureUiBuilt, launch, optionLabels, poll, screenshot, unlabelled } from '../support/browser.mjs';
 
 const GUILD = '1300000000000000000';
 const CH_A = snowflake();
@@ -85,6 +85,7 @@ test('signs in with tenant and token, then shows the snapshot', async () => {
   await page.goto(`${server.baseUrl}/dashboard/?tenant=${ctx.tenant}`);
   await page.waitForSelector('form.connect-form');
   assert.equal(await page.inputValue('input[name="tenant_key"]'), ctx.tenant, 'tenant prefilled from the URL');
+  assert.deepEqual(await unlabelled(page), []);
 
   await page.fill('input[name="admin_token"]', 'wrong-token');
   await page.click('text=Open live signals');
@@ -230,6 +231,7 @@ test('the channel filter narrows the feed to one channel', async () => {
   await page.waitForSelector(card(otherCh.discord_message_id));
   await page.waitForSelector(card(seeded.rich.discord_message_id));
   await screenshot(page, 'dashboard');
+  assert.deepEqual(await unlabelled(page), []);
 });
 
 test('a ?ticket= link opens the feed directly and leaves the address bar clean', async () => {

@@ -100,3 +100,18 @@ export function texts(page, selector) {
 export function optionLabels(page, selector) {
   return page.$$eval(`${selector} option`, (opts) => opts.filter((o) => o.value !== '').map((o) => o.textContent));
 }
+
+/** Visible form controls and buttons without an accessible name (label, aria-label(ledby), text). */
+export function unlabelled(page) {
+  return page.$$eval('input:not([type="hidden"]), select, textarea, button', (els) => els
+    .filter((el) => el.offsetParent !== null)
+    .filter((el) => {
+      if (el.getAttribute('aria-label')?.trim()) return false;
+      const by = el.getAttribute('aria-labelledby');
+      if (by && by.split(/\s+/).some((id) => document.getElementById(id)?.textContent.trim())) return false;
+      if (el.labels && [...el.labels].some((l) => l.textContent.trim())) return false;
+      if (el.tagName === 'BUTTON' && el.textContent.trim()) return false;
+      return true;
+    })
+    .map((el) => el.outerHTML.slice(0, 120)));
+}
