@@ -253,6 +253,44 @@ test('a ?ticket= link opens the feed directly and leaves the address bar clean',
   await p3.close();
 });
 
+test('heartbeats: pings every 20 s, and a silent connection is replaced', async () => {
+  const t = await ticket(server, ctx.tenant, { ttl_seconds: 300 });
+  const p = await chrome.newPage();
+  await p.clock.install();
+  const conns = [];
+  let silent = false;
+  await p.routeWebSocket(/\/v1\/feed\?/, (ws) => {
+    const rec = { url: ws.url(), sent: [], received: [] };
+    const upstream = ws.connectToServer();
+    upstream.onMessage((m) => {
+      if (silent) return; // a half-dead connection: nothing gets through any more
+      rec.received.push(JSON.parse(m));
+      ws.send(m);
+    });
+    ws.onMessage((m) => { rec.sent.push(m); upstream.send(m); });
+    conns.push(rec);
+  });
+  await p.goto(`${server.baseUrl}/dashboard/?ticket=${encodeURIComponent(t.ticket)}`);
+  await p.waitForSelector('#connection .status[data-state="live"]');
+  await poll(() => conns[0]?.received.some((f) => f.type === 'snapshot'), { what: 'snapshot' });
+  assert.deepEqual(conns[0].sent, []);
+
+  await p.clock.runFor(20_500);
+  await poll(() => conns[0].sent.includes('{"type":"ping"}'), { what: 'a client ping' });
+  await poll(() => conns[0].received.some((f) => f.type === 'pong'), { what: 'the pong' });
+  const seq = await p.evaluate(() => window.__signalRelay.feed.seq);
+
+  silent = true;
+  await p.clock.runFor(100_000);
+  await poll(() => conns.length === 2, { what: 'a replacement connection' });
+  silent = false;
+  assert.equal(new URL(conns[1].url).searchParams.get('since'), String(seq), 'the replacement resumes');
+  await p.clock.runFor(2_000);
+  await p.waitForSelector('#connection .status[data-state="live"]');
+  assert.deepEqual(p.errors, []);
+  await p.close();
+});
+
 test('the dashboard raised no page errors', () => {
   assert.deepEqual(page.errors, []);
 });
