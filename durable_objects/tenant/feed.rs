@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::rc::Rc;
 
 use relay_core::encoding::hex;
+use relay_core::fanout;
 use relay_core::frames::{batch_frame, ping_frame, snapshot_frame, SnapshotReason};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -332,9 +333,12 @@ fn replay(sh: &Shared, filter: &Filter, since: u64, upto: u64) -> Result<Option<
     ))
 }
 
-/// Queues committed frames for the sockets and schedules their delivery.
+/// Queues committed frames and delivers them now, or — when the previous round was too recent
+/// for the number of sockets — on a short timer, so frames committed meanwhile travel together
+/// (see `relay_core::fanout`).
 pub fn enqueue(sh: &Rc<Shared>, frames: Vec<LogEntry>) {
-    {
+    let now = crate::runtime::now_ms();
+    let pace = {
         let mut inner = sh.inner.borrow_mut();
         for f in &frames {
             inner.ring.push_back(f.clone());
@@ -346,8 +350,35 @@ pub fn enqueue(sh: &Rc<Shared>, frames: Vec<LogEntry>) {
             }
         }
         inner.pending.extend(frames);
+        if inner.flush_timer {
+            // A round is already scheduled; these frames ride along.
+            return;
+        }
+        let sockets = match inner.socket_estimate {
+            Some(n) => n,
+            None => {
+                let n = sh.state.get_websockets().len();
+                inner.socket_estimate = Some(n);
+                n
+            }
+        };
+        let pace = fanout::pace(sockets, inner.send_cost_us, now, inner.last_flush_ms);
+        if let fanout::Pace::After(_) = pace {
+            inner.flush_timer = true;
+        }
+        pace
+    };
+    match pace {
+        fanout::Pace::Now => flush(sh),
+        fanout::Pace::After(ms) => {
+            let sh = sh.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                worker::Delay::from(std::time::Duration::from_millis(ms as u64)).await;
+                sh.inner.borrow_mut().flush_timer = false;
+                flush(&sh);
+            });
+        }
     }
-    flush(sh);
 }
 
 /// Sends every pending frame to the sockets whose filter admits it.

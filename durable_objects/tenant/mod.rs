@@ -62,6 +62,10 @@ pub struct Inner {
     pub initial_cache_seq: u64,
     pub last_flush_ms: i64,
     pub socket_estimate: Option<usize>,
+    /// A delayed broadcast round is scheduled.
+    pub flush_timer: bool,
+    /// Estimated runtime cost of one WebSocket send (µs), for pacing rounds.
+    pub send_cost_us: u32,
     pub projection_running: bool,
     pub projection_again: bool,
     pub snapshot_limit: usize,
@@ -194,6 +198,13 @@ impl DurableObject for TenantObject {
             initial_cache_seq: seq,
             last_flush_ms: 0,
             socket_estimate: None,
+            flush_timer: false,
+            send_cost_us: var_num(
+                &env,
+                "FEED_SEND_COST_US",
+                relay_core::fanout::DEFAULT_SEND_COST_US as i64,
+            )
+            .clamp(0, 100_000) as u32,
             projection_running: false,
             projection_again: false,
             snapshot_limit: var_num(&env, "FEED_SNAPSHOT_LIMIT", 50).clamp(1, 500) as usize,

@@ -11,6 +11,7 @@ pub mod correlation;
 pub mod encoding;
 pub mod error;
 pub mod etag;
+pub mod fanout;
 pub mod frames;
 pub mod hmac;
 pub mod ids;
