@@ -9,7 +9,7 @@
 //   node admin-ui/build.mjs --watch    rebuild on change (pages are copied on every build)
 import { build, context } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,7 +27,7 @@ const options = {
     { in: join(SRC, app, 'main.js'), out: join(OUT_DIR[app], 'app') },
     { in: join(SRC, app, 'style.css'), out: join(OUT_DIR[app], 'app') },
   ]),
-  outdir: DIST,
+  outdir: DIST, // a temporary sibling for one-off builds (see below)
   bundle: true,
   minify: !watch,
   sourcemap: watch ? 'inline' : false,
@@ -55,18 +55,18 @@ const HEADERS = `/*
 `;
 
 /** Copies each app's HTML, stamping asset URLs with their content hash. */
-function writePages() {
+function writePages(out = DIST) {
   for (const app of apps) {
     const html = readFileSync(join(SRC, app, 'index.html'), 'utf8');
-    const dir = join(DIST, OUT_DIR[app]);
+    const dir = join(out, OUT_DIR[app]);
     const stamped = html
       .replaceAll('{{js}}', `app.js?v=${hashOf(join(dir, 'app.js'))}`)
       .replaceAll('{{css}}', `app.css?v=${hashOf(join(dir, 'app.css'))}`);
-    mkdirSync(dirname(join(DIST, PAGES[app])), { recursive: true });
-    writeFileSync(join(DIST, PAGES[app]), stamped);
+    mkdirSync(dirname(join(out, PAGES[app])), { recursive: true });
+    writeFileSync(join(out, PAGES[app]), stamped);
   }
-  writeFileSync(join(DIST, 'favicon.svg'), readFileSync(join(SRC, 'shared', 'favicon.svg')));
-  writeFileSync(join(DIST, '_headers'), HEADERS);
+  writeFileSync(join(out, 'favicon.svg'), readFileSync(join(SRC, 'shared', 'favicon.svg')));
+  writeFileSync(join(out, '_headers'), HEADERS);
 }
 
 if (watch) {
@@ -87,10 +87,25 @@ if (watch) {
   await ctx.watch();
   console.log('admin-ui: watching for changes');
 } else {
-  rmSync(DIST, { recursive: true, force: true });
-  const result = await build(options);
-  writePages();
+  // Build elsewhere on the same filesystem (git-ignored) and swap it in, so a server or test
+  // copying dist meanwhile never sees a half-written tree.
+  const scratch = join(HERE, '..', 'node_modules', '.cache', 'admin-ui');
+  mkdirSync(scratch, { recursive: true });
+  const tmp = join(scratch, `dist-${process.pid}`);
+  const old = join(scratch, `old-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  let result;
+  try {
+    result = await build({ ...options, outdir: tmp });
+    writePages(tmp);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  if (existsSync(DIST)) renameSync(DIST, old);
+  renameSync(tmp, DIST);
+  rmSync(old, { recursive: true, force: true });
   const outputs = Object.entries(result.metafile.outputs)
-    .map(([file, o]) => `${file.replace(/^.*admin-ui\/dist\//, '')} ${(o.bytes / 1024).toFixed(1)} KiB`);
+    .map(([file, o]) => `${file.replace(/^.*\/dist-\d+\//, '')} ${(o.bytes / 1024).toFixed(1)} KiB`);
   console.log(`admin-ui: built ${Object.values(PAGES).length} pages; ${outputs.join(', ')}`);
 }

@@ -44,7 +44,8 @@ export async function launch() {
       const page = await context.newPage();
       if (viewport) await page.setViewportSize(viewport);
       if (colorScheme) await page.emulateMedia({ colorScheme });
-      page.setDefaultTimeout(10_000);
+      // Generous: the suite shares the machine with builds and other wrangler instances.
+      page.setDefaultTimeout(15_000);
       page.errors = [];
       page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
       page.on('console', (m) => {
