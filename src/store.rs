@@ -54,6 +54,7 @@ pub struct ConnectorRow {
     pub discovery_version: i64,
     pub discovery_guild_id: Option<String>,
     pub discovery_requested_at: Option<i64>,
+    pub discovery_synced_at: Option<i64>,
     pub last_seen_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -74,7 +75,7 @@ impl ConnectorRow {
             "ingest_enabled": self.ingest_enabled != 0,
             "forward_enabled": self.forward_enabled != 0,
             "config_version": self.config_version,
-            "discovery_request": self.discovery_request_json(),
+            "discovery_request": self.discovery_status_json(),
             "token_hint": self.token_hint,
             "token_rotated_at": self.token_rotated_at,
             "last_seen_at": self.last_seen_at,
@@ -89,6 +90,14 @@ impl ConnectorRow {
             "guild_id": self.discovery_guild_id,
             "requested_at": self.discovery_requested_at,
         })
+    }
+
+    /// The discovery request plus when the connector last answered one (admin view only: the
+    /// runtime config keeps the protocol's exact shape).
+    pub fn discovery_status_json(&self) -> Value {
+        let mut v = self.discovery_request_json();
+        v["synced_at"] = json!(self.discovery_synced_at);
+        v
     }
 }
 
@@ -182,7 +191,7 @@ pub struct ViewRow {
 
 const CONNECTOR_COLUMNS: &str = "tenant_key, connector_id, name, token_hash, token_hint, \
     token_rotated_at, status, ingest_enabled, forward_enabled, config_version, discovery_version, \
-    discovery_guild_id, discovery_requested_at, last_seen_at, created_at, updated_at";
+    discovery_guild_id, discovery_requested_at, discovery_synced_at, last_seen_at, created_at, updated_at";
 
 pub struct Db {
     db: D1Database,
@@ -602,9 +611,11 @@ impl Db {
                 ],
             )?);
         }
-        if !stmts.is_empty() {
-            self.db.batch(stmts).await?;
-        }
+        stmts.push(self.stmt(
+            "UPDATE connectors SET discovery_synced_at = ?3 WHERE tenant_key = ?1 AND connector_id = ?2",
+            &[s(t), s(c), n(now)],
+        )?);
+        self.db.batch(stmts).await?;
         Ok((sync.guilds.len(), sync.channels.len()))
     }
 

@@ -354,7 +354,7 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: Route) -> ApiResult {
             ok(
                 202,
                 json!({
-                    "discovery_request": row.discovery_request_json(),
+                    "discovery_request": row.discovery_status_json(),
                     "config_version": row.config_version,
                 }),
             )

@@ -319,6 +319,7 @@ describe('discovery snapshots', () => {
   test('stored for the admin pickers; re-sync updates names', async () => {
     const ctx = await provision(server);
     const c = `/v1/admin/tenants/${ctx.tenant}/connectors/${ctx.connector}`;
+    assert.equal((await ctx.admin.get(c)).json.connector.discovery_request.synced_at, null);
     const sync = (name) => ctx.api.post('/ingest/channel-guild-sync', {
       connector_id: ctx.connector, tenant_key: ctx.tenant, idempotency_key: 'sync-1',
       guilds: [{ discord_guild_id: '1300000000000000000', name: 'HQ' }, { discord_guild_id: '1300000000000000001', name: 'Other' }],
@@ -327,8 +328,11 @@ describe('discovery snapshots', () => {
         { discord_channel_id: '1300000000000000101', guild_id: '1300000000000000001', name: 'general', type: 0, parent_id: null, position: 0 },
       ],
     });
+    const before = Date.now();
     let r = await sync('btc');
     assert.deepEqual([r.status, r.json.guilds, r.json.channels], [200, 2, 2]);
+    const synced = (await ctx.admin.get(c)).json.connector.discovery_request.synced_at;
+    assert.ok(synced >= before - 1000, `synced_at ${synced}`);
     r = await sync('btc-signals');
     const guilds = (await ctx.admin.get(`${c}/guilds`)).json.guilds;
     assert.deepEqual(guilds.map((g) => [g.guild_id, g.name]), [['1300000000000000000', 'HQ'], ['1300000000000000001', 'Other']]);
