@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Signal Relay benchmark suite (issue 3). Run through script/bench; see docs/benchmarks.md.
 //
-//   node bench/run.mjs [--quick] [--only <scenario-substring>] [--direct] [--client-threads N] [--out FILE]
+//   node bench/run.mjs [--quick] [--only <scenario-substring>] [--direct] [--client raw|ws]
+//                      [--client-threads N] [--out FILE]
 //
 // Starts the real worker (tests/support/server.mjs), a Node `ws` broadcast baseline and the
 // reference Durable Object, drives each through its public HTTP API while subscriber WebSockets
@@ -33,13 +34,14 @@ const opt = (name, dflt) => {
 };
 function usage(err) {
   if (err) console.error(`error: ${err}`);
-  console.error('usage: script/bench [--quick] [--only <scenario-substring>] [--direct] [--client-threads N] [--out FILE]');
+  console.error('usage: script/bench [--quick] [--only <scenario-substring>] [--direct] [--client raw|ws] [--client-threads N] [--out FILE]');
   console.error('  --direct  talk to the runtime workerd port, bypassing wrangler dev\'s proxy (ours and reference)');
+  console.error('  --client  subscriber WebSocket client: raw (bench/lib/rawws.mjs, default) or ws (the ws package)');
   process.exit(err ? 2 : 0);
 }
 if (flag('--help') || flag('-h')) usage();
 const BOOLEAN = new Set(['--quick', '--direct']);
-const known = new Set([...BOOLEAN, '--only', '--client-threads', '--out']);
+const known = new Set([...BOOLEAN, '--only', '--client', '--client-threads', '--out']);
 for (let i = 0; i < argv.length; i++) {
   if (!known.has(argv[i])) usage(`unknown argument ${argv[i]}`);
   if (!BOOLEAN.has(argv[i])) i++;
@@ -50,6 +52,8 @@ const DIRECT = flag('--direct');
 const ONLY = opt('--only', null);
 const CLIENT_THREADS = Number(opt('--client-threads', String(Math.min(2, Math.max(1, os.availableParallelism?.() ?? os.cpus().length)))));
 const OUT = opt('--out', join(ROOT, 'bench/results/latest.json'));
+const CLIENT = opt('--client', 'raw');
+if (CLIENT !== 'raw' && CLIENT !== 'ws') usage('--client must be raw or ws');
 const CFG = QUICK
   ? { latencySeconds: 10, drainMs: 5_000, maxOverrunMs: 3_000, throughputSeconds: 5, warmupSignals: 5, resumeTimeoutMs: 30_000, watchdogMs: 9 * 60_000 }
   : { latencySeconds: 20, drainMs: 15_000, maxOverrunMs: 8_000, throughputSeconds: 10, warmupSignals: 10, resumeTimeoutMs: 60_000, watchdogMs: 25 * 60_000 };
@@ -146,6 +150,7 @@ function machineInfo() {
     ws: pkgVersion('ws'),
     loadavg_at_start: os.loadavg().map((x) => round(x)),
     client_threads: CLIENT_THREADS,
+    client: CLIENT === 'raw' ? 'raw WebSocket client (bench/lib/rawws.mjs)' : 'ws package',
     path: DIRECT ? 'direct to the runtime workerd (wrangler dev proxy bypassed)' : 'through wrangler dev\'s public port (its ProxyWorker relays every request and frame)',
     note: 'shared machine: absolute figures vary with other load; compare the ratios',
   };
@@ -153,6 +158,25 @@ function machineInfo() {
 
 // ---------------------------------------------------------------------------------------------
 // Ids: 12-digit run prefix + 7-digit signal index = a 19-digit snowflake-shaped id.
+
+// wrangler dev reloads the worker when build/ changes (a concurrent rebuild): note it.
+const warnings = [];
+function buildStamp() {
+  try {
+    return ['build/index.js', 'build/index_bg.wasm'].map((f) => statSync(join(ROOT, f)).mtimeMs).join('/');
+  } catch {
+    return 'missing';
+  }
+}
+let lastBuild = buildStamp();
+function noteBuildChange(where) {
+  const b = buildStamp();
+  if (b === lastBuild) return;
+  lastBuild = b;
+  const w = `build/ changed during ${where}: wrangler dev reloaded the worker; figures from here on are for the new build`;
+  warnings.push(w);
+  log(`    warning: ${w}`);
+}
 
 let runCounter = 0;
 function idPrefix() {
@@ -230,7 +254,9 @@ async function latencyRun(target, room, rate, seconds, { warmup = false } = {}) 
   const firstSend = sendAt[0];
   const serverMs = cpu.server_total_ms;
   const runtimeMs = cpu.server_ms['workerd:runtime'] ?? null;
+  const wsMessages = parts.reduce((a, p) => a + p.frames, 0);
   const req = summary(reqMs);
+  noteBuildChange(`${target.name}: ${rate}/s × ${pool.size}`);
   return {
     target: target.name,
     subscribers: pool.size,
@@ -249,12 +275,15 @@ async function latencyRun(target, room, rate, seconds, { warmup = false } = {}) 
     first_error: errors[0] ?? null,
     publish_ms: { p50: round(req.p50), p99: round(req.p99), max: round(req.max) },
     duplicates: parts.reduce((a, p) => a + p.dupes, 0),
+    ws_messages: wsMessages,
+    events_per_message: wsMessages ? round(st.delivered / wsMessages, 2) : null,
     unexpected_closes: c.unexpectedCloses,
     cpu: {
       ...cpu,
       server_ms_per_signal: round(serverMs / Math.max(1, n - unsent), 3),
-      server_us_per_frame: st.delivered ? round((serverMs * 1000) / st.delivered, 2) : null,
-      runtime_us_per_frame: st.delivered && runtimeMs !== null ? round((runtimeMs * 1000) / st.delivered, 2) : null,
+      server_us_per_delivery: st.delivered ? round((serverMs * 1000) / st.delivered, 2) : null,
+      runtime_us_per_delivery: st.delivered && runtimeMs !== null ? round((runtimeMs * 1000) / st.delivered, 2) : null,
+      runtime_us_per_message: wsMessages && runtimeMs !== null ? round((runtimeMs * 1000) / wsMessages, 2) : null,
       client_thread_elu: parts.map((p) => round(p.elu, 3)),
     },
   };
@@ -302,7 +331,7 @@ async function latencyScenarios(targets) {
           log(`  ${target.name}: ${sc.name} for ${CFG.latencySeconds} s …`);
           const r = await latencyRun(target, room, sc.rate, CFG.latencySeconds);
           entry[target.name] = r;
-          log(`    delivered ${r.delivered}/${r.expected}  p50 ${fmt(r.p50_ms)}  p99 ${fmt(r.p99_ms)}  max ${fmt(r.max_ms)} ms  (publish p50 ${fmt(r.publish_ms.p50)} ms, server CPU ${fmt(r.cpu.server_us_per_frame)} µs/frame)`);
+          log(`    delivered ${r.delivered}/${r.expected}  p50 ${fmt(r.p50_ms)}  p99 ${fmt(r.p99_ms)}  max ${fmt(r.max_ms)} ms  (publish p50 ${fmt(r.publish_ms.p50)} ms, ${fmt(r.events_per_message, 2)} events/message, server CPU ${fmt(r.cpu.server_us_per_delivery)} µs/delivery${r.publish_errors ? `, ${r.publish_errors} publish errors: ${r.first_error}` : ''})`);
           // A run that did not drain leaves a backlog (or dead sockets): start the next rate clean.
           if (r.delivered < r.expected || r.unexpected_closes > 0) fresh = true;
         } catch (e) {
@@ -358,6 +387,7 @@ async function throughputRun(ours, sc, seconds) {
   const elapsed = (lastDone - t0) / 1000;
   const cpu = cpuEnd();
   const req = summary(reqMs);
+  noteBuildChange(sc.name);
   return {
     row: {
       name: sc.name, subscribers: 0, tenants: sc.tenants, rate_per_s: null, duration_s: round(elapsed, 2),
@@ -419,6 +449,7 @@ async function resumeRun(ours, sc) {
   const cpu = cpuEnd();
   const parts = await pool.collect();
   await pool.closeAll();
+  noteBuildChange(sc.name);
   const perSub = [];
   let complete = 0;
   for (const p of parts) {
@@ -484,11 +515,11 @@ function printTable(rows, refs, details) {
 
   if (refs.length) {
     log('\nreferences (same clients, same load):');
-    log([pad('scenario', 36, true), pad('target', 10, true), pad('delivered/expected', 20), pad('p50', 8), pad('p99', 8), pad('max', 8), pad('srv µs/frame', 13), pad('publish p50', 12)].join(' '));
+    log([pad('scenario', 36, true), pad('target', 10, true), pad('delivered/expected', 20), pad('p50', 8), pad('p99', 8), pad('max', 8), pad('srv µs/deliv', 13), pad('publish p50', 12)].join(' '));
     for (const r of refs) {
       const c = r.censored ? '≥' : '';
       log([pad(r.name, 36, true), pad(r.target, 10, true), pad(`${r.delivered}/${r.expected}`, 20), pad(c + fmt(r.p50_ms), 8), pad(c + fmt(r.p99_ms), 8), pad(c + fmt(r.max_ms), 8),
-        pad(fmt(r.server_us_per_frame, 2), 13), pad(fmt(r.publish_p50_ms), 12)].join(' '));
+        pad(fmt(r.server_us_per_delivery, 2), 13), pad(fmt(r.publish_p50_ms), 12)].join(' '));
     }
   }
 
@@ -506,13 +537,13 @@ function printTable(rows, refs, details) {
 
   const cpuRows = Object.entries(details).filter(([, d]) => d.ours?.cpu);
   if (cpuRows.length) {
-    log('\nwhere the time goes (server CPU from /proc, client event-loop utilisation per subscriber thread):');
+    log('\nwhere the time goes (server CPU from /proc; a delivery = one signal reaching one subscriber; client event-loop utilisation per subscriber thread):');
     for (const [name, d] of cpuRows) {
       for (const t of ['ours', 'baseline', 'reference']) {
         const c = d[t]?.cpu;
         if (!c) continue;
         const srv = Object.entries(c.server_ms).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v} ms`).join(', ') || '0 ms';
-        log(`  ${pad(name, 26, true)} ${pad(t, 9, true)} ${fmt(c.server_ms_per_signal, 2)} ms/signal, ${fmt(c.server_us_per_frame, 2)} µs/frame (runtime ${fmt(c.runtime_us_per_frame, 2)}); server ${srv}; client ${c.client_ms} ms, elu ${c.client_thread_elu.join('/')}; machine ${fmt(c.machine_busy_pct)}% busy, others ${c.other_ms} ms`);
+        log(`  ${pad(name, 26, true)} ${pad(t, 9, true)} ${fmt(c.server_ms_per_signal, 2)} ms/signal, ${fmt(c.server_us_per_delivery, 2)} µs/delivery (runtime ${fmt(c.runtime_us_per_delivery, 2)}, ${fmt(c.runtime_us_per_message, 2)} µs/ws message, ${fmt(d[t].events_per_message, 2)} events/message); server ${srv}; client ${c.client_ms} ms, elu ${c.client_thread_elu.join('/')}; machine ${fmt(c.machine_busy_pct)}% busy, others ${c.other_ms} ms`);
       }
     }
   }
@@ -547,7 +578,7 @@ async function main() {
   }
   log(`  ours ${ours.baseUrl}${baseline ? `, baseline ${baseline.baseUrl}` : ''}${reference ? `, reference ${reference.baseUrl}` : ''}${DIRECT ? ' (direct)' : ''}`);
 
-  pool = new SubscriberPool({ threads: CLIENT_THREADS, hrBase });
+  pool = new SubscriberPool({ threads: CLIENT_THREADS, hrBase, client: CLIENT });
   const rows = [];
   const refs = [];
   const details = {};
@@ -575,7 +606,7 @@ async function main() {
       });
       details[sc.name] = { subscribers: sc.subs, ours: e.ours, baseline: e.baseline, reference: e.reference };
       for (const x of [b, r]) {
-        if (x) refs.push({ name: sc.name, target: x.target, subscribers: x.subscribers, rate_per_s: x.rate_per_s, delivered: x.delivered, expected: x.expected, p50_ms: x.p50_ms, p95_ms: x.p95_ms, p99_ms: x.p99_ms, max_ms: x.max_ms, censored: x.censored, server_us_per_frame: x.cpu.server_us_per_frame, publish_p50_ms: x.publish_ms.p50 });
+        if (x) refs.push({ name: sc.name, target: x.target, subscribers: x.subscribers, rate_per_s: x.rate_per_s, delivered: x.delivered, expected: x.expected, p50_ms: x.p50_ms, p95_ms: x.p95_ms, p99_ms: x.p99_ms, max_ms: x.max_ms, censored: x.censored, server_us_per_delivery: x.cpu.server_us_per_delivery, publish_p50_ms: x.publish_ms.p50 });
       }
       for (const [t, x] of Object.entries(e)) if (x?.error) errors.push(`${sc.name} [${t}]: ${x.error}`);
     }
@@ -631,9 +662,11 @@ async function main() {
     references: refs,
     details,
     errors,
+    warnings,
   };
   printTable(rows, refs, details);
   if (errors.length) log(`\nerrors:\n  ${errors.join('\n  ')}`);
+  if (warnings.length) log(`\nwarnings:\n  ${warnings.join('\n  ')}`);
   out.elapsed_s = Math.round((Date.now() - t0) / 1000);
   mkdirSync(join(OUT, '..'), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);

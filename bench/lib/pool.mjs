@@ -5,8 +5,8 @@ import { Worker } from 'node:worker_threads';
 const THREAD = new URL('./subscriber-thread.mjs', import.meta.url);
 
 class Thread {
-  constructor(hrBase, pingMs) {
-    this.worker = new Worker(THREAD, { workerData: { hrBase, pingMs } });
+  constructor(hrBase, pingMs, client) {
+    this.worker = new Worker(THREAD, { workerData: { hrBase, pingMs, client } });
     this.seq = 0;
     this.pending = new Map();
     this.dead = null;
@@ -42,9 +42,9 @@ class Thread {
 }
 
 export class SubscriberPool {
-  /** @param {{threads: number, hrBase: bigint, pingMs?: number}} opts */
-  constructor({ threads, hrBase, pingMs }) {
-    this.threads = Array.from({ length: Math.max(1, threads) }, () => new Thread(hrBase, pingMs));
+  /** @param {{threads: number, hrBase: bigint, pingMs?: number, client?: 'raw' | 'ws'}} opts */
+  constructor({ threads, hrBase, pingMs, client }) {
+    this.threads = Array.from({ length: Math.max(1, threads) }, () => new Thread(hrBase, pingMs, client));
     this.size = 0;
   }
 

@@ -1,4 +1,5 @@
-// A worker thread holding a share of the benchmark's subscriber WebSockets.
+// A worker thread holding a share of the benchmark's subscriber WebSockets (raw client from
+// rawws.mjs by default, or the `ws` package).
 //
 // The hot path is the `message` handler: stamp the receipt time first, then find every
 // `"discord_message_id":"…"` in the raw bytes (a signal frame carries one, a `batch` frame
@@ -17,9 +18,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { makeClock } from './clock.mjs';
+import { connectRaw, OPEN } from './rawws.mjs';
 
 const now = makeClock(workerData.hrBase);
 const PING_MS = workerData.pingMs ?? 20_000;
+const CLIENT = workerData.client ?? 'raw'; // 'raw' (bench/lib/rawws.mjs) or 'ws'
 const KEY = Buffer.from('"discord_message_id":"');
 const SNAPSHOT = Buffer.from('{"type":"snapshot"');
 const ID_LEN = 19;
@@ -39,8 +42,7 @@ function arm(prefix, n) {
   run = { prefix: Buffer.from(prefix, 'latin1'), n, recv, count: 0, dupes: 0, foreign: 0, frames: 0, elu0: performance.eventLoopUtilization() };
 }
 
-function onMessage(s, data) {
-  const t = now();
+function onMessage(s, data, t = now()) {
   if (!s.first) {
     s.first = true;
     if (firstWaiters.size) for (const w of firstWaiters) w();
@@ -72,9 +74,10 @@ function onMessage(s, data) {
 
 function startPings(s) {
   // Staggered so a thousand sockets do not ping in the same millisecond.
+  const ping = () => { if (s.ws.readyState === OPEN) s.ws.send(PING); };
   const first = setTimeout(() => {
-    if (s.ws.readyState === WebSocket.OPEN) s.ws.send(PING);
-    s.timers.push(setInterval(() => { if (s.ws.readyState === WebSocket.OPEN) s.ws.send(PING); }, PING_MS));
+    ping();
+    s.timers.push(setInterval(ping, PING_MS));
   }, Math.random() * PING_MS);
   s.timers.push(first);
 }
@@ -84,7 +87,34 @@ function stopTimers(s) {
   s.timers = [];
 }
 
+function onClosed(s) {
+  stopTimers(s);
+  if (s.open && !closing) unexpectedCloses++;
+  s.open = false;
+  s.closed = true;
+}
+
+function connectWithRaw(s, url, timeoutMs) {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (err) => {
+      if (done) return;
+      done = true;
+      resolve(err ?? null);
+    };
+    s.ws = connectRaw(url, {
+      now,
+      timeoutMs,
+      onOpen: () => { s.open = true; startPings(s); finish(); },
+      onMessage: (payload, t) => onMessage(s, payload, t),
+      onError: (msg) => finish(msg),
+      onClose: () => { onClosed(s); finish('closed during handshake'); },
+    });
+  });
+}
+
 function connect(s, url, timeoutMs) {
+  if (CLIENT === 'raw') return connectWithRaw(s, url, timeoutMs);
   return new Promise((resolve) => {
     let done = false;
     const finish = (err) => {
@@ -106,10 +136,7 @@ function connect(s, url, timeoutMs) {
     });
     ws.on('error', (e) => finish(`error: ${e.message}`));
     ws.on('close', () => {
-      stopTimers(s);
-      if (s.open && !closing) unexpectedCloses++;
-      s.open = false;
-      s.closed = true;
+      onClosed(s);
       finish('closed during handshake');
     });
   });
@@ -161,11 +188,17 @@ async function closeAll({ timeoutMs = 5000 } = {}) {
     stopTimers(s);
     const ws = s.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) continue;
-    waits.push(new Promise((r) => { ws.once('close', r); }));
+    if (CLIENT !== 'raw') waits.push(new Promise((r) => { ws.once('close', r); }));
     try { ws.close(1000, 'bench done'); } catch { /* already closing */ }
   }
-  const timer = new Promise((r) => setTimeout(r, timeoutMs));
-  await Promise.race([Promise.all(waits), timer]);
+  const deadline = Date.now() + timeoutMs;
+  if (CLIENT === 'raw') {
+    while (Date.now() < deadline && sockets.some((s) => s.ws && s.ws.readyState !== WebSocket.CLOSED)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } else {
+    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, timeoutMs))]);
+  }
   let forced = 0;
   for (const s of sockets) {
     if (s.ws && s.ws.readyState !== WebSocket.CLOSED) { forced++; try { s.ws.terminate(); } catch { /* gone */ } }

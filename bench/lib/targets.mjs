@@ -38,8 +38,30 @@ export async function mapLimit(items, limit, fn) {
 
 const slugId = () => randomUUID().replace(/-/g, '').slice(0, 10);
 
-/** Creates a tenant with one connector through the admin API. */
-export async function provisionTenant(baseUrl, adminToken, label) {
+/**
+ * Retries `fn` on 5xx answers and network errors: `wrangler dev` answers 503 "worker restarted
+ * mid-request" while it reloads a rebuilt worker. Only for setup calls, never for measured ones.
+ */
+export async function retrying(what, fn, tries = 4) {
+  let last;
+  for (let k = 0; k < tries; k++) {
+    try {
+      return await fn();
+    } catch (e) {
+      last = e;
+      if (!/\b5\d\d\b|fetch failed|ECONNRE|timeout|aborted/i.test(String(e?.message ?? e))) throw e;
+      await new Promise((r) => setTimeout(r, 500 * (k + 1)));
+    }
+  }
+  throw new Error(`${what}: ${last?.message ?? last} (after ${tries} tries)`);
+}
+
+/** Creates a tenant with one connector through the admin API (a fresh name on each try). */
+export function provisionTenant(baseUrl, adminToken, label) {
+  return retrying('provision', () => provisionOnce(baseUrl, adminToken, label));
+}
+
+async function provisionOnce(baseUrl, adminToken, label) {
   const tenant = `bench-${label}-${slugId()}`.toLowerCase().replace(/[^a-z0-9_-]/g, '-').slice(0, 64);
   const connector = 'bench_conn';
   let r = await http('POST', `${baseUrl}/v1/admin/tenants`, { token: adminToken, body: { tenant_key: tenant, name: tenant } });
@@ -58,11 +80,11 @@ export async function ingestBatch(baseUrl, ctx, ids, timeoutMs = 30_000) {
 
 /** Feed tickets through the admin API, a few at a time; returns WebSocket URLs. */
 export async function feedUrls(baseUrl, adminToken, tenant, n, { since, concurrency = 32 } = {}) {
-  return mapLimit(Array.from({ length: n }), concurrency, async () => {
+  return mapLimit(Array.from({ length: n }), concurrency, () => retrying('ticket', async () => {
     const r = await http('POST', `${baseUrl}/v1/feed-tickets`, { token: adminToken, body: { tenant_key: tenant, ttl_seconds: 600 } });
     if (r.status !== 201) throw new Error(`ticket: ${r.status} ${r.text.slice(0, 300)}`);
     return since === undefined ? r.json.url : `${r.json.url}&since=${since}`;
-  });
+  }));
 }
 
 export function oursTarget(ours) {
