@@ -36,7 +36,7 @@ function usage(err) {
   if (err) console.error(`error: ${err}`);
   console.error('usage: script/bench [--quick] [--only <scenario-substring>] [--direct] [--client raw|ws] [--client-threads N] [--out FILE]');
   console.error('  --direct  talk to the runtime workerd port, bypassing wrangler dev\'s proxy (ours and reference)');
-  console.error('  --client  subscriber WebSocket client: raw (bench/lib/rawws.mjs, default) or ws (the ws package)');
+  console.error('  --client  subscriber WebSocket client: ws (the ws package, default) or raw (bench/lib/rawws.mjs)');
   process.exit(err ? 2 : 0);
 }
 if (flag('--help') || flag('-h')) usage();
@@ -52,7 +52,7 @@ const DIRECT = flag('--direct');
 const ONLY = opt('--only', null);
 const CLIENT_THREADS = Number(opt('--client-threads', String(Math.min(2, Math.max(1, os.availableParallelism?.() ?? os.cpus().length)))));
 const OUT = opt('--out', join(ROOT, 'bench/results/latest.json'));
-const CLIENT = opt('--client', 'raw');
+const CLIENT = opt('--client', 'ws');
 if (CLIENT !== 'raw' && CLIENT !== 'ws') usage('--client must be raw or ws');
 const CFG = QUICK
   ? { latencySeconds: 10, drainMs: 5_000, maxOverrunMs: 3_000, throughputSeconds: 5, warmupSignals: 5, resumeTimeoutMs: 30_000, watchdogMs: 9 * 60_000 }
@@ -150,7 +150,7 @@ function machineInfo() {
     ws: pkgVersion('ws'),
     loadavg_at_start: os.loadavg().map((x) => round(x)),
     client_threads: CLIENT_THREADS,
-    client: CLIENT === 'raw' ? 'raw WebSocket client (bench/lib/rawws.mjs)' : 'ws package',
+    client: CLIENT === "raw" ? "raw WebSocket client (bench/lib/rawws.mjs)" : "ws package",
     path: DIRECT ? 'direct to the runtime workerd (wrangler dev proxy bypassed)' : 'through wrangler dev\'s public port (its ProxyWorker relays every request and frame)',
     note: 'shared machine: absolute figures vary with other load; compare the ratios',
   };

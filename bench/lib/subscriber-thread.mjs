@@ -1,5 +1,5 @@
-// A worker thread holding a share of the benchmark's subscriber WebSockets (raw client from
-// rawws.mjs by default, or the `ws` package).
+// A worker thread holding a share of the benchmark's subscriber WebSockets (the `ws` package by
+// default, or the minimal client in rawws.mjs).
 //
 // The hot path is the `message` handler: stamp the receipt time first, then find every
 // `"discord_message_id":"…"` in the raw bytes (a signal frame carries one, a `batch` frame
@@ -22,7 +22,7 @@ import { connectRaw, OPEN } from './rawws.mjs';
 
 const now = makeClock(workerData.hrBase);
 const PING_MS = workerData.pingMs ?? 20_000;
-const CLIENT = workerData.client ?? 'raw'; // 'raw' (bench/lib/rawws.mjs) or 'ws'
+const CLIENT = workerData.client ?? 'ws'; // 'ws' (the ws package) or 'raw' (bench/lib/rawws.mjs)
 const KEY = Buffer.from('"discord_message_id":"');
 const SNAPSHOT = Buffer.from('{"type":"snapshot"');
 const ID_LEN = 19;
