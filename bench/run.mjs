@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Signal Relay benchmark suite (issue 3). Run through script/bench; see docs/benchmarks.md.
 //
-//   node bench/run.mjs [--quick] [--only <scenario-substring>] [--direct] [--client raw|ws]
+//   node bench/run.mjs [--quick] [--only <scenario-substring>] [--direct] [--profile] [--client ws|raw]
 //                      [--client-threads N] [--out FILE]
 //
 // Starts the real worker (tests/support/server.mjs), a Node `ws` broadcast baseline and the
@@ -10,12 +10,13 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
 import { ROOT } from '../tests/support/server.mjs';
 import { makeClock } from './lib/clock.mjs';
 import { SubscriberPool } from './lib/pool.mjs';
 import { latencyStats, summary, round } from './lib/stats.mjs';
 import { cpuWindow } from './lib/procstat.mjs';
+import { startProfile, summarize } from './lib/profile.mjs';
 import { startOurs, startBaseline, startReference, killAllSync, directUrl } from './lib/servers.mjs';
 import {
   oursTarget, baselineTarget, referenceTarget, frameFactory, provisionTenant, ingestBatch, feedUrls, http,
@@ -34,13 +35,14 @@ const opt = (name, dflt) => {
 };
 function usage(err) {
   if (err) console.error(`error: ${err}`);
-  console.error('usage: script/bench [--quick] [--only <scenario-substring>] [--direct] [--client raw|ws] [--client-threads N] [--out FILE]');
+  console.error('usage: script/bench [--quick] [--only <scenario-substring>] [--direct] [--profile] [--client ws|raw] [--client-threads N] [--out FILE]');
+  console.error('  --profile CPU-profile our worker\'s isolate during each of its runs (bench/results/profile-*.json)');
   console.error('  --direct  talk to the runtime workerd port, bypassing wrangler dev\'s proxy (ours and reference)');
   console.error('  --client  subscriber WebSocket client: ws (the ws package, default) or raw (bench/lib/rawws.mjs)');
   process.exit(err ? 2 : 0);
 }
 if (flag('--help') || flag('-h')) usage();
-const BOOLEAN = new Set(['--quick', '--direct']);
+const BOOLEAN = new Set(['--quick', '--direct', '--profile']);
 const known = new Set([...BOOLEAN, '--only', '--client', '--client-threads', '--out']);
 for (let i = 0; i < argv.length; i++) {
   if (!known.has(argv[i])) usage(`unknown argument ${argv[i]}`);
@@ -49,6 +51,7 @@ for (let i = 0; i < argv.length; i++) {
 
 const QUICK = flag('--quick');
 const DIRECT = flag('--direct');
+const PROFILE = flag('--profile');
 const ONLY = opt('--only', null);
 const CLIENT_THREADS = Number(opt('--client-threads', String(Math.min(2, Math.max(1, os.availableParallelism?.() ?? os.cpus().length)))));
 const OUT = opt('--out', join(ROOT, 'bench/results/latest.json'));
@@ -178,6 +181,29 @@ function noteBuildChange(where) {
   log(`    warning: ${w}`);
 }
 
+/** With --profile, samples our isolate for one run; the returned function ends it. */
+async function maybeProfile(target, label) {
+  if (!PROFILE || target.name !== 'ours') return async () => null;
+  let stop;
+  try {
+    stop = await startProfile(target.pgid());
+  } catch (e) {
+    return async () => ({ error: String(e?.message ?? e) });
+  }
+  return async (units) => {
+    try {
+      const prof = await stop();
+      if (!prof) return null;
+      const file = join(dirname(OUT), `profile-${label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}.json`);
+      writeFileSync(file, JSON.stringify(prof));
+      const sum = summarize(prof);
+      return { file, units, busy_ms_per_unit: units ? round(sum.busy_ms / units, 3) : null, ...sum };
+    } catch (e) {
+      return { error: String(e?.message ?? e) };
+    }
+  };
+}
+
 let runCounter = 0;
 function idPrefix() {
   const head = (BigInt(Date.now() - 1_420_070_400_000) << 22n) / 10_000_000n;
@@ -213,6 +239,7 @@ async function latencyRun(target, room, rate, seconds, { warmup = false } = {}) 
   let late = 0;
   let unsent = 0;
   await pool.arm(prefix, n);
+  const profEnd = warmup ? async () => null : await maybeProfile(target, `${target.name} ${pool.size} subs ${rate}ps`);
   const cpuEnd = cpuWindow(target.pgid());
   const interval = 1000 / rate;
   const t0 = now() + 20;
@@ -246,6 +273,7 @@ async function latencyRun(target, room, rate, seconds, { warmup = false } = {}) 
   const c = await pool.waitFor(expected, deadline, now);
   const givenUpAt = now();
   const cpu = cpuEnd();
+  const profile = await profEnd(n - unsent);
   const parts = await pool.collect();
   if (warmup) return { delivered: c.count, expected };
   const st = latencyStats(sendAt, parts, givenUpAt, WINDOW_MS);
@@ -286,6 +314,7 @@ async function latencyRun(target, room, rate, seconds, { warmup = false } = {}) 
       runtime_us_per_message: wsMessages && runtimeMs !== null ? round((runtimeMs * 1000) / wsMessages, 2) : null,
       client_thread_elu: parts.map((p) => round(p.elu, 3)),
     },
+    ...(profile ? { profile } : {}),
   };
 }
 
@@ -363,6 +392,7 @@ async function throughputRun(ours, sc, seconds) {
   let accepted = 0;
   const errors = [];
   const reqMs = [];
+  const profEnd = await maybeProfile({ name: 'ours', pgid: ours.pgid }, sc.name);
   const cpuEnd = cpuWindow(ours.pgid());
   const t0 = now();
   const end = t0 + seconds * 1000;
@@ -386,6 +416,7 @@ async function throughputRun(ours, sc, seconds) {
   await Promise.all(ctxs.flatMap((ctx) => Array.from({ length: sc.concurrency }, () => lane(ctx))));
   const elapsed = (lastDone - t0) / 1000;
   const cpu = cpuEnd();
+  const profile = await profEnd(accepted);
   const req = summary(reqMs);
   noteBuildChange(sc.name);
   return {
@@ -399,6 +430,7 @@ async function throughputRun(ours, sc, seconds) {
     detail: {
       what: 'p50..max are HTTP request latencies of POST /ingest/message-batch; delivered/expected = messages accepted/sent',
       batch_size: sc.batchSize, in_flight: sc.concurrency * sc.tenants, requests: reqMs.length,
+      ...(profile ? { profile } : {}),
       errors: errors.length, first_error: errors[0] ?? null,
       cpu: {
         ...cpu,
@@ -496,6 +528,22 @@ function fmt(x, d = 1) {
 function pad(s, w, left = false) {
   s = String(s);
   return left ? s.padEnd(w) : s.padStart(w);
+}
+
+function printProfiles(details) {
+  const profiled = [];
+  for (const [name, d] of Object.entries(details)) {
+    if (d.ours?.profile) profiled.push([name, d.ours.profile]);
+    else if (d.profile) profiled.push([name, d.profile]);
+  }
+  if (!profiled.length) return;
+  log('\nCPU profile of our isolate (edge worker + tenant DO; D1 itself runs elsewhere), ms:');
+  for (const [name, p] of profiled) {
+    if (p.error) { log(`  ${name}: ${p.error}`); continue; }
+    log(`  ${name}: busy ${p.busy_ms} of ${p.sampled_ms} ms sampled; ${p.busy_ms_per_unit} ms per ${name.startsWith('throughput') ? 'accepted message' : 'signal'}  (${p.file})`);
+    log(`    self: ${Object.entries(p.self_by_category_ms).filter(([k]) => k !== 'idle').slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    log(`    inclusive: ${Object.entries(p.inclusive_rust_ms).slice(0, 10).map(([k, v]) => `${k.replace(/^signal_relay::/, '')} ${v}`).join(', ')}`);
+  }
 }
 
 function printTable(rows, refs, details) {
@@ -665,6 +713,7 @@ async function main() {
     warnings,
   };
   printTable(rows, refs, details);
+  printProfiles(details);
   if (errors.length) log(`\nerrors:\n  ${errors.join('\n  ')}`);
   if (warnings.length) log(`\nwarnings:\n  ${warnings.join('\n  ')}`);
   out.elapsed_s = Math.round((Date.now() - t0) / 1000);
