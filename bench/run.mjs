@@ -2,6 +2,7 @@
 // Signal Relay benchmark suite (issue 3). Run through script/bench; see docs/benchmarks.md.
 //
 //   node bench/run.mjs [--quick] [--only <scenario-substring>] [--direct] [--profile] [--client ws|raw]
+//                      [--ours-var KEY=VALUE]…
 //                      [--client-threads N] [--out FILE]
 //
 // Starts the real worker (tests/support/server.mjs), a Node `ws` broadcast baseline and the
@@ -35,7 +36,8 @@ const opt = (name, dflt) => {
 };
 function usage(err) {
   if (err) console.error(`error: ${err}`);
-  console.error('usage: script/bench [--quick] [--only <scenario-substring>] [--direct] [--profile] [--client ws|raw] [--client-threads N] [--out FILE]');
+  console.error('usage: script/bench [--quick] [--only <scenario-substring>] [--direct] [--profile] [--client ws|raw] [--client-threads N] [--ours-var KEY=VALUE]… [--out FILE]');
+  console.error('  --ours-var  override one of our worker\'s [vars] (e.g. FEED_SEND_COST_US=40) to measure a tuning');
   console.error('  --profile CPU-profile our worker\'s isolate during each of its runs (bench/results/profile-*.json)');
   console.error('  --direct  talk to the runtime workerd port, bypassing wrangler dev\'s proxy (ours and reference)');
   console.error('  --client  subscriber WebSocket client: ws (the ws package, default) or raw (bench/lib/rawws.mjs)');
@@ -43,7 +45,7 @@ function usage(err) {
 }
 if (flag('--help') || flag('-h')) usage();
 const BOOLEAN = new Set(['--quick', '--direct', '--profile']);
-const known = new Set([...BOOLEAN, '--only', '--client', '--client-threads', '--out']);
+const known = new Set([...BOOLEAN, '--only', '--client', '--client-threads', '--out', '--ours-var']);
 for (let i = 0; i < argv.length; i++) {
   if (!known.has(argv[i])) usage(`unknown argument ${argv[i]}`);
   if (!BOOLEAN.has(argv[i])) i++;
@@ -56,6 +58,13 @@ const ONLY = opt('--only', null);
 const CLIENT_THREADS = Number(opt('--client-threads', String(Math.min(2, Math.max(1, os.availableParallelism?.() ?? os.cpus().length)))));
 const OUT = opt('--out', join(ROOT, 'bench/results/latest.json'));
 const CLIENT = opt('--client', 'ws');
+const OURS_VARS = {};
+argv.forEach((a, i) => {
+  if (a !== '--ours-var') return;
+  const m = /^([A-Z0-9_]+)=(.*)$/.exec(argv[i + 1] ?? '');
+  if (!m) usage('--ours-var needs KEY=VALUE');
+  OURS_VARS[m[1]] = m[2];
+});
 if (CLIENT !== 'raw' && CLIENT !== 'ws') usage('--client must be raw or ws');
 const CFG = QUICK
   ? { latencySeconds: 10, drainMs: 5_000, maxOverrunMs: 3_000, throughputSeconds: 5, warmupSignals: 5, resumeTimeoutMs: 30_000, watchdogMs: 9 * 60_000 }
@@ -153,6 +162,7 @@ function machineInfo() {
     ws: pkgVersion('ws'),
     loadavg_at_start: os.loadavg().map((x) => round(x)),
     client_threads: CLIENT_THREADS,
+    ours_vars: OURS_VARS,
     client: CLIENT === "raw" ? "raw WebSocket client (bench/lib/rawws.mjs)" : "ws package",
     path: DIRECT ? 'direct to the runtime workerd (wrangler dev proxy bypassed)' : 'through wrangler dev\'s public port (its ProxyWorker relays every request and frame)',
     note: 'shared machine: absolute figures vary with other load; compare the ratios',
@@ -236,6 +246,7 @@ async function latencyRun(target, room, rate, seconds, { warmup = false } = {}) 
   const sendAt = new Float64Array(n).fill(NaN);
   const reqMs = [];
   const errors = [];
+  const retried = [];
   let late = 0;
   let unsent = 0;
   await pool.arm(prefix, n);
@@ -262,7 +273,7 @@ async function latencyRun(target, room, rate, seconds, { warmup = false } = {}) 
     if (blocked) late++;
     sendAt[i] = blocked ? due : ts;
     const p = target.publish(room, idOf(prefix, i), i)
-      .then((r) => { reqMs.push(now() - ts); if (!r.ok) errors.push(r.error); }, (e) => errors.push(String(e?.message ?? e)))
+      .then((r) => { reqMs.push(now() - ts); if (r.retried) retried.push(r.retried); if (!r.ok) errors.push(r.error); }, (e) => errors.push(String(e?.message ?? e)))
       .finally(() => { inflight.delete(p); stragglers.delete(p); });
     inflight.add(p);
     stragglers.add(p);
@@ -301,6 +312,8 @@ async function latencyRun(target, room, rate, seconds, { warmup = false } = {}) 
     late_sends: late,
     publish_errors: errors.length,
     first_error: errors[0] ?? null,
+    publish_retries: retried.length,
+    first_retry_cause: retried[0] ?? null,
     publish_ms: { p50: round(req.p50), p99: round(req.p99), max: round(req.max) },
     duplicates: parts.reduce((a, p) => a + p.dupes, 0),
     ws_messages: wsMessages,
@@ -612,7 +625,7 @@ async function main() {
   const needRefs = latencySel.length > 0;
   log('starting servers …');
   const [ours, baseline, reference] = await Promise.all([
-    startOurs().then((s) => { stoppers.push(() => s.stop()); return s; }),
+    startOurs(OURS_VARS).then((s) => { stoppers.push(() => s.stop()); return s; }),
     needRefs ? startBaseline().then((s) => { stoppers.push(() => s.stop()); return s; }) : null,
     needRefs ? startReference().then((s) => { stoppers.push(() => s.stop()); return s; }) : null,
   ].map((p) => Promise.resolve(p)));

@@ -40,9 +40,9 @@ async function waitHealthy(url, proc, logs, timeoutMs) {
   throw new Error(`${url} did not become healthy\n${logs.join('').slice(-3000)}`);
 }
 
-/** The product, exactly as the tests start it. */
-export async function startOurs() {
-  const server = await startServer();
+/** The product, exactly as the tests start it (plus any `vars` overrides given). */
+export async function startOurs(vars = {}) {
+  const server = await startServer(Object.keys(vars).length ? { vars } : {});
   live.add(server.proc.pid);
   return {
     name: 'ours',
