@@ -172,7 +172,9 @@ function machineInfo() {
 // ---------------------------------------------------------------------------------------------
 // Ids: 12-digit run prefix + 7-digit signal index = a 19-digit snowflake-shaped id.
 
-// wrangler dev reloads the worker when build/ changes (a concurrent rebuild): note it.
+// A concurrent rebuild of build/ during the run: startServer() runs a private copy of the build
+// made at start, so the figures stay with the build measured at start, but wasm_bytes and
+// git_sha may no longer describe what build/ holds now. Noted so nobody is misled.
 const warnings = [];
 function buildStamp() {
   try {
@@ -186,7 +188,7 @@ function noteBuildChange(where) {
   const b = buildStamp();
   if (b === lastBuild) return;
   lastBuild = b;
-  const w = `build/ changed during ${where}: wrangler dev reloaded the worker; figures from here on are for the new build`;
+  const w = `build/ changed during ${where} (a concurrent rebuild); the server runs the copy it started with, wasm_bytes describes the build at start`;
   warnings.push(w);
   log(`    warning: ${w}`);
 }
