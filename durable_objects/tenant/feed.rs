@@ -159,12 +159,6 @@ pub fn accept(sh: &Rc<Shared>, req: &Request) -> Result<Response> {
     for frame in initial_frames(sh, &fid, since)?.iter() {
         js::send_shared(&server, frame);
     }
-    {
-        let mut inner = sh.inner.borrow_mut();
-        if let Some(n) = inner.socket_estimate.as_mut() {
-            *n += 1;
-        }
-    }
     ensure_heartbeat(sh.clone(), now);
     Response::from_websocket(pair.client)
 }
@@ -333,12 +327,11 @@ fn replay(sh: &Shared, filter: &Filter, since: u64, upto: u64) -> Result<Option<
     ))
 }
 
-/// Queues committed frames and delivers them now, or — when the previous round was too recent
-/// for the number of sockets — on a short timer, so frames committed meanwhile travel together
+/// Queues committed frames: they leave now, or — while the previous round is still being
+/// written — together with everything else committed meanwhile, as soon as it drains
 /// (see `relay_core::fanout`).
 pub fn enqueue(sh: &Rc<Shared>, frames: Vec<LogEntry>) {
-    let now = crate::runtime::now_ms();
-    let pace = {
+    let action = {
         let mut inner = sh.inner.borrow_mut();
         for f in &frames {
             inner.ring.push_back(f.clone());
@@ -350,39 +343,36 @@ pub fn enqueue(sh: &Rc<Shared>, frames: Vec<LogEntry>) {
             }
         }
         inner.pending.extend(frames);
-        if inner.flush_timer {
-            // A round is already scheduled; these frames ride along.
-            return;
-        }
-        let sockets = match inner.socket_estimate {
-            Some(n) => n,
-            None => {
-                let n = sh.state.get_websockets().len();
-                inner.socket_estimate = Some(n);
-                n
-            }
-        };
-        let pace = fanout::pace(sockets, inner.send_cost_us, now, inner.last_flush_ms);
-        if let fanout::Pace::After(_) = pace {
-            inner.flush_timer = true;
-        }
-        pace
+        inner.pacer.on_commit()
     };
-    match pace {
-        fanout::Pace::Now => flush(sh),
-        fanout::Pace::After(ms) => {
-            let sh = sh.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                worker::Delay::from(std::time::Duration::from_millis(ms as u64)).await;
-                sh.inner.borrow_mut().flush_timer = false;
-                flush(&sh);
-            });
-        }
+    if action == fanout::Action::Broadcast {
+        broadcast_round(sh);
     }
 }
 
-/// Sends every pending frame to the sockets whose filter admits it.
+/// Sends the pending frames and watches for the event loop to drain the round: a zero-delay
+/// timer runs only once the queued write work is done.
+fn broadcast_round(sh: &Rc<Shared>) {
+    send_pending(sh);
+    let sh = sh.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        worker::Delay::from(std::time::Duration::ZERO).await;
+        let action = sh.inner.borrow_mut().pacer.on_drained();
+        if action == fanout::Action::Broadcast {
+            broadcast_round(&sh);
+        }
+    });
+}
+
+/// Sends whatever is pending right away, outside the pacing (before accepting a subscriber,
+/// and from the alarm).
 pub fn flush(sh: &Shared) {
+    sh.inner.borrow_mut().pacer.on_forced_flush();
+    send_pending(sh);
+}
+
+/// Sends every pending frame to the sockets whose filter admits it.
+fn send_pending(sh: &Shared) {
     let pending = std::mem::take(&mut sh.inner.borrow_mut().pending);
     if pending.is_empty() {
         return;
@@ -401,7 +391,6 @@ pub fn flush(sh: &Shared) {
         .as_ref()
         .map(|f| f.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    let mut sent = 0usize;
     for (fid, filter) in &filters {
         let sockets = sh.state.get_websockets_with_tag(&tag(fid));
         if sockets.is_empty() {
@@ -420,14 +409,10 @@ pub fn flush(sh: &Shared) {
             }
         };
         for ws in &sockets {
-            if js::send_shared(ws, &payload) {
-                sent += 1;
-            }
+            // A failed send means the socket is closing; its close event cleans up.
+            js::send_shared(ws, &payload);
         }
     }
-    let mut inner = sh.inner.borrow_mut();
-    inner.last_flush_ms = crate::runtime::now_ms();
-    let _ = sent;
 }
 
 /// Makes sure an alarm will come to send pings and drop dead sockets.
@@ -493,7 +478,6 @@ pub fn heartbeat(sh: &Shared, now: i64) -> usize {
         alive += 1;
     }
     prune_filters(sh, &live_filters);
-    sh.inner.borrow_mut().socket_estimate = Some(alive);
     alive
 }
 
@@ -542,7 +526,7 @@ pub fn on_message(sh: &Shared, ws: &WebSocket, message: WebSocketIncomingMessage
     }
 }
 
-pub fn on_close(sh: &Shared, ws: &WebSocket, code: usize) {
+pub fn on_close(ws: &WebSocket, code: usize) {
     // Complete the closing handshake the peer started (an error means it is already done).
     let reply = match code {
         1005 | 1006 | 1015 => 1000,
@@ -550,7 +534,4 @@ pub fn on_close(sh: &Shared, ws: &WebSocket, code: usize) {
         _ => 1000,
     };
     let _ = ws.close(Some(reply), Some("bye"));
-    if let Some(n) = sh.inner.borrow_mut().socket_estimate.as_mut() {
-        *n = n.saturating_sub(1);
-    }
 }

@@ -309,7 +309,6 @@ pub struct Retention {
     pub threads: usize,
     pub events: usize,
     pub receipts: usize,
-    pub projected: bool,
 }
 
 /// Deletes what is older than the retention window. Signals age by their Discord creation
@@ -351,7 +350,6 @@ pub fn apply_retention(shared: &Rc<Shared>, days: f64, now: i64) -> Result<Reten
             threads,
             events,
             receipts,
-            projected: false,
         })
     })?;
     trim_log(shared)?;

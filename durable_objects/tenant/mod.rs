@@ -60,13 +60,10 @@ pub struct Inner {
     /// Initial frames already built for the current `seq`, by (filter, since).
     pub initial_cache: HashMap<(String, Option<u64>), Rc<Vec<JsValue>>>,
     pub initial_cache_seq: u64,
-    pub last_flush_ms: i64,
-    pub socket_estimate: Option<usize>,
-    /// A delayed broadcast round is scheduled.
-    pub flush_timer: bool,
-    /// Estimated runtime cost of one WebSocket send (µs), for pacing rounds.
-    pub send_cost_us: u32,
+    /// Coalesces frames while a broadcast round is in flight.
+    pub pacer: relay_core::fanout::Pacer,
     pub projection_running: bool,
+    pub projection_scheduled: bool,
     pub projection_again: bool,
     pub snapshot_limit: usize,
     pub heartbeat_ms: i64,
@@ -196,16 +193,9 @@ impl DurableObject for TenantObject {
             ring_floor: seq,
             initial_cache: HashMap::new(),
             initial_cache_seq: seq,
-            last_flush_ms: 0,
-            socket_estimate: None,
-            flush_timer: false,
-            send_cost_us: var_num(
-                &env,
-                "FEED_SEND_COST_US",
-                relay_core::fanout::DEFAULT_SEND_COST_US as i64,
-            )
-            .clamp(0, 100_000) as u32,
+            pacer: relay_core::fanout::Pacer::default(),
             projection_running: false,
+            projection_scheduled: false,
             projection_again: false,
             snapshot_limit: var_num(&env, "FEED_SNAPSHOT_LIMIT", 50).clamp(1, 500) as usize,
             heartbeat_ms: var_num(&env, "HEARTBEAT_SECONDS", 30).clamp(1, 3_600) * 1_000,
@@ -293,7 +283,7 @@ impl DurableObject for TenantObject {
         _reason: String,
         _was_clean: bool,
     ) -> Result<()> {
-        feed::on_close(&self.shared, &ws, code);
+        feed::on_close(&ws, code);
         Ok(())
     }
 
@@ -303,7 +293,7 @@ impl DurableObject for TenantObject {
             "feed socket error",
             json!({"tenant_key": self.shared.tenant_key(), "error": error.to_string()}),
         );
-        feed::on_close(&self.shared, &ws, 1011);
+        feed::on_close(&ws, 1011);
         Ok(())
     }
 }
@@ -415,7 +405,8 @@ impl TenantObject {
         let now = crate::runtime::now_ms();
         let removed =
             ingest::apply_retention(&self.shared, body.retention_days, now).map_err(internal)?;
-        if removed.projected {
+        // Hourly, a chance to finish a projection an eviction interrupted.
+        if projection::pending(&self.shared).unwrap_or(0) > 0 {
             projection::kick(self.shared.clone());
         }
         ok_json(&json!({

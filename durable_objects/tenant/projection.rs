@@ -17,6 +17,8 @@ use worker::Result;
 use super::{si, sv, Shared};
 
 pub const RETRY_MS: i64 = 5_000;
+/// How long commits gather before one projection round trip.
+const DEBOUNCE_MS: u64 = 200;
 const BATCH: i64 = 100;
 
 #[derive(Deserialize)]
@@ -60,16 +62,20 @@ pub fn pending(sh: &Shared) -> Result<i64> {
     Ok(rows.first().map(|r| r.n).unwrap_or(0))
 }
 
-/// Starts a flush in the background unless one is running (which then runs once more).
+/// Schedules a flush shortly after a commit. Commits within the delay share one D1 round
+/// trip: the projection runs a few times a second however many batches arrive, and stays off
+/// the ingest path entirely.
 pub fn kick(sh: Rc<Shared>) {
     {
         let mut inner = sh.inner.borrow_mut();
-        if inner.projection_running {
-            inner.projection_again = true;
+        if inner.projection_scheduled {
             return;
         }
+        inner.projection_scheduled = true;
     }
     wasm_bindgen_futures::spawn_local(async move {
+        worker::Delay::from(std::time::Duration::from_millis(DEBOUNCE_MS)).await;
+        sh.inner.borrow_mut().projection_scheduled = false;
         flush(sh).await;
     });
 }

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../support/server.mjs';
-import { provision, message, batch, snowflake, Feed } from '../support/client.mjs';
+import { provision, message, batch, snowflake, Feed, eventually } from '../support/client.mjs';
 
 let server;
 before(async () => { server = await startServer(); });
@@ -100,14 +100,13 @@ test('a delete wins in any position, including before the create', async () => {
   }
   const states = await finalState(ctx, ids);
   assert.deepEqual(states, ids.map(() => null), 'deleted messages are not in the snapshot');
-  const listed = (await ctx.admin.get(`/v1/admin/tenants/${ctx.tenant}/signals?include_deleted=true&limit=200`)).json.signals;
-  // The projection may trail by milliseconds; wait for all ten tombstones with content.
-  let rows = listed;
-  for (let i = 0; i < 50 && rows.filter((s) => s.deleted).length < 10; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    rows = (await ctx.admin.get(`/v1/admin/tenants/${ctx.tenant}/signals?include_deleted=true&limit=200`)).json.signals;
-  }
+  // The projection trails the object; wait until it shows every final tombstone.
+  const isFinal = (s) => s.deleted && s.content === 'v2' && s.deleted_at === new Date(t0 + 60_000).toISOString();
+  const rows = await eventually(
+    async () => (await ctx.admin.get(`/v1/admin/tenants/${ctx.tenant}/signals?include_deleted=true&limit=200`)).json.signals,
+    (rows) => rows.filter((s) => ids.includes(s.discord_message_id) && isFinal(s)).length === 10,
+  );
   const deleted = rows.filter((s) => ids.includes(s.discord_message_id));
   assert.equal(deleted.length, 10);
-  assert.ok(deleted.every((s) => s.deleted && s.content === 'v2' && s.deleted_at === new Date(t0 + 60_000).toISOString()));
+  assert.ok(deleted.every(isFinal), JSON.stringify(deleted));
 });

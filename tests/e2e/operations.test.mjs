@@ -3,7 +3,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startServer } from '../support/server.mjs';
-import { Api, provision, message, ingest, Feed, ticket } from '../support/client.mjs';
+import { Api, provision, message, ingest, Feed, ticket, eventually } from '../support/client.mjs';
 
 const ORIGIN = 'https://app.example.com';
 // 0.00003 days ≈ 2.6 s: short enough to watch retention work in a test.
@@ -133,8 +133,9 @@ describe('scheduled maintenance', () => {
     const stats = (await ctx.admin.get(`/v1/admin/tenants/${ctx.tenant}/feed-stats`)).json.stats;
     assert.equal(stats.signals, 1, 'only the fresh signal remains in the object');
     assert.equal(stats.receipts, 1, 'receipts older than retention are gone');
-    const listed = (await ctx.admin.get(`/v1/admin/tenants/${ctx.tenant}/signals?include_deleted=true`)).json.signals;
-    assert.deepEqual(listed.map((s) => s.discord_message_id), [fresh.discord_message_id], 'D1 projection purged');
+    const ids = async () => (await ctx.admin.get(`/v1/admin/tenants/${ctx.tenant}/signals?include_deleted=true`)).json.signals.map((s) => s.discord_message_id);
+    const listed = await eventually(ids, (l) => l.length === 1 && l[0] === fresh.discord_message_id);
+    assert.deepEqual(listed, [fresh.discord_message_id], 'D1 projection purged');
     const feed = await Feed.open(server, ctx.tenant);
     await feed.until((f) => f.frames.length >= 1, 5000, 'snapshot');
     assert.deepEqual(feed.frames[0].signals.map((s) => s.discord_message_id), [fresh.discord_message_id]);

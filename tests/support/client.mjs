@@ -32,6 +32,21 @@ export class Api {
   del(path, opts) { return this.request('DELETE', path, opts); }
 }
 
+/**
+ * Polls `read` until `ok(value)` holds and returns the value; after `ms` returns the last value
+ * so the caller's assertion reports what was actually there. For views that trail the writer
+ * (the D1 projection follows the tenant object by a debounce).
+ */
+export async function eventually(read, ok, ms = 3000) {
+  const deadline = Date.now() + ms;
+  let value = await read();
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  return value;
+}
+
 let snowflakeCounter = 0n;
 /** A unique, realistic snowflake (> 2^53) for tests. */
 export function snowflake() {

@@ -1,44 +1,68 @@
-//! Fan-out pacing: how long a tenant object waits between two broadcasts.
+//! Fan-out pacing: coalesce frames per socket while a broadcast is in flight.
 //!
-//! A broadcast costs the runtime roughly a fixed amount per socket per message (the send is
-//! queued synchronously; the write work follows on the same thread). Broadcasting every signal
-//! the moment it lands is fine for a few sockets, but with a thousand a single round costs a
-//! sizeable fraction of a second, and at tens of signals per second the rounds arrive faster
-//! than they finish: the queue grows without bound and latency climbs for the whole run.
+//! A broadcast queues one send per socket; the runtime then does the write work on the same
+//! thread, after our code returns. Broadcasting every signal the moment it lands is ideal while
+//! that work keeps up, but with a thousand sockets and tens of signals per second each round is
+//! still being written when the next signal arrives: broadcasting again stacks another full
+//! round behind it, the queue grows for the whole run, and latency climbs with it.
 //!
-//! So rounds are spaced by at least twice their own estimated cost. Frames committed while the
-//! object waits are sent together in the next round as one `batch` frame — the per-socket cost
-//! is paid once per round, not once per signal, which keeps the object below half busy with
-//! broadcasting whatever the signal rate.
+//! So a round is *in flight* from its sends until the event loop has drained them (observed as a
+//! zero-delay timer firing, which happens only once the queued work is done). Frames committed
+//! meanwhile wait and leave together, as one `batch` frame, the moment the round drains. The
+//! cost is paid per round instead of per signal, so the number of rounds adapts to what the
+//! machine actually sustains: one signal per round when idle, many when busy — with no tuning
+//! constant to get wrong.
 
-/// The longest pause between rounds, whatever the socket count.
-pub const MAX_GAP_MS: i64 = 1_000;
-
-/// Default estimate of the runtime's cost of one WebSocket send, in microseconds.
-pub const DEFAULT_SEND_COST_US: u32 = 250;
-
-/// Minimum spacing between two broadcast rounds for `sockets` subscribers.
-pub fn gap_ms(sockets: usize, send_cost_us: u32) -> i64 {
-    let round_us = sockets as u64 * send_cost_us as u64;
-    ((round_us * 2).div_ceil(1_000) as i64).min(MAX_GAP_MS)
-}
-
-/// What to do with frames that were just committed.
+/// What the object should do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pace {
-    /// Broadcast now.
-    Now,
-    /// Wait this many milliseconds; frames committed meanwhile join the same round.
-    After(i64),
+pub enum Action {
+    /// Broadcast the pending frames now and start watching for the round to drain.
+    Broadcast,
+    /// A round is in flight: keep the frames pending; they leave when it drains.
+    Wait,
+    /// Nothing is pending.
+    Idle,
 }
 
-pub fn pace(sockets: usize, send_cost_us: u32, now_ms: i64, last_round_ms: i64) -> Pace {
-    let gap = gap_ms(sockets, send_cost_us);
-    let elapsed = now_ms - last_round_ms;
-    if elapsed >= gap {
-        Pace::Now
-    } else {
-        Pace::After(gap - elapsed)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pacer {
+    in_flight: bool,
+    pending: bool,
+}
+
+impl Pacer {
+    /// New frames were committed.
+    pub fn on_commit(&mut self) -> Action {
+        self.pending = true;
+        self.next()
+    }
+
+    /// The event loop drained the round in flight.
+    pub fn on_drained(&mut self) -> Action {
+        self.in_flight = false;
+        self.next()
+    }
+
+    /// Pending frames were sent outside the pacer (a subscriber joining flushes first, so its
+    /// initial frames and the live stream neither overlap nor leave a gap).
+    pub fn on_forced_flush(&mut self) {
+        self.pending = false;
+    }
+
+    pub fn in_flight(&self) -> bool {
+        self.in_flight
+    }
+
+    fn next(&mut self) -> Action {
+        match (self.pending, self.in_flight) {
+            (false, _) => Action::Idle,
+            (true, true) => Action::Wait,
+            (true, false) => {
+                self.pending = false;
+                self.in_flight = true;
+                Action::Broadcast
+            }
+        }
     }
 }
 
@@ -47,23 +71,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn few_sockets_broadcast_immediately() {
-        assert_eq!(gap_ms(0, 250), 0);
-        assert_eq!(gap_ms(1, 250), 1);
-        assert_eq!(pace(1, 250, 1_000, 999), Pace::Now);
-        assert_eq!(pace(0, 250, 1_000, 1_000), Pace::Now);
+    fn idle_object_broadcasts_each_commit_at_once() {
+        let mut p = Pacer::default();
+        assert_eq!(p.on_commit(), Action::Broadcast);
+        assert_eq!(p.on_drained(), Action::Idle);
+        assert_eq!(p.on_commit(), Action::Broadcast);
     }
 
     #[test]
-    fn many_sockets_space_rounds_by_twice_their_cost() {
-        assert_eq!(gap_ms(100, 250), 50);
-        assert_eq!(gap_ms(1_000, 250), 500);
-        assert_eq!(pace(1_000, 250, 10_000, 9_800), Pace::After(300));
-        assert_eq!(pace(1_000, 250, 10_000, 9_500), Pace::Now);
+    fn commits_during_a_round_leave_together_when_it_drains() {
+        let mut p = Pacer::default();
+        assert_eq!(p.on_commit(), Action::Broadcast);
+        assert_eq!(p.on_commit(), Action::Wait);
+        assert_eq!(p.on_commit(), Action::Wait);
+        assert_eq!(
+            p.on_drained(),
+            Action::Broadcast,
+            "one round for both waiting commits"
+        );
+        assert!(p.in_flight());
+        assert_eq!(p.on_drained(), Action::Idle);
+        assert!(!p.in_flight());
     }
 
     #[test]
-    fn the_pause_is_bounded() {
-        assert_eq!(gap_ms(1_000_000, 250), MAX_GAP_MS);
+    fn a_forced_flush_empties_the_queue() {
+        let mut p = Pacer::default();
+        p.on_commit();
+        p.on_commit();
+        p.on_forced_flush();
+        assert_eq!(p.on_drained(), Action::Idle);
     }
 }
