@@ -11,6 +11,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub limits: Limits,
     pub ticket_ttl_ms: i64,
+    /// How long an isolate may reuse a connector-token lookup for ingest.
+    pub auth_cache_ms: i64,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -48,6 +50,7 @@ impl Config {
             max_body_bytes: num(env, "MAX_BODY_BYTES", 2 * 1024 * 1024usize).max(1024),
             limits,
             ticket_ttl_ms: num(env, "FEED_TICKET_TTL_SECONDS", 60i64).clamp(5, 3_600) * 1_000,
+            auth_cache_ms: num(env, "AUTH_CACHE_SECONDS", 5i64).clamp(0, 300) * 1_000,
         }
     }
 }

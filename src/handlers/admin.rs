@@ -156,6 +156,7 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: Route) -> ApiResult {
             db.patch_connector(&t, &c, &patch, now)
                 .await
                 .or_unavailable("connector update")?;
+            crate::auth::forget(&t, &c);
             ok(
                 200,
                 json!({ "connector": reload(&db, &t, &c).await?.to_json() }),
@@ -170,6 +171,7 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: Route) -> ApiResult {
             db.set_token(&t, &c, &hash_token(&token), &token_hint(&token), now)
                 .await
                 .or_unavailable("token rotation")?;
+            crate::auth::forget(&t, &c);
             ok(
                 200,
                 json!({
@@ -192,6 +194,7 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: Route) -> ApiResult {
             db.set_status(&t, &c, if pausing { "paused" } else { "active" }, now)
                 .await
                 .or_unavailable("status update")?;
+            crate::auth::forget(&t, &c);
             ok(
                 200,
                 json!({ "connector": reload(&db, &t, &c).await?.to_json() }),

@@ -88,7 +88,7 @@ pub async fn runtime_config(req: &Request, cx: &Cx, path_connector: &str) -> Api
 /// Authenticates, refuses paused connectors, reads the body and checks its scope.
 async fn ingest_prelude(req: &mut Request, cx: &Cx) -> ApiResult<(ConnectorRow, Value)> {
     let db = Db::new(&cx.env).or_unavailable("database")?;
-    let row = auth::connector(req, &db).await?;
+    let row = auth::connector_cached(req, &db, cx.cfg.auth_cache_ms, cx.now).await?;
     auth::require_active(&row)?;
     let body = http::read_json(req, &cx.cfg).await?;
     check_scope(&body, &row.tenant_key, &row.connector_id)?;
