@@ -13,6 +13,11 @@ pub struct Config {
     pub ticket_ttl_ms: i64,
     /// How long an isolate may reuse a connector-token lookup for ingest.
     pub auth_cache_ms: i64,
+    /// Log every request (`ACCESS_LOG = "all"`, the default) or only those answered with a
+    /// 4xx/5xx (`"errors"`). The platform's own invocation logs already record each request;
+    /// under `wrangler dev` every log line also crosses the inspector into wrangler's Node
+    /// process, which costs more CPU than the request itself.
+    pub log_all_requests: bool,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -51,6 +56,9 @@ impl Config {
             limits,
             ticket_ttl_ms: num(env, "FEED_TICKET_TTL_SECONDS", 60i64).clamp(5, 3_600) * 1_000,
             auth_cache_ms: num(env, "AUTH_CACHE_SECONDS", 5i64).clamp(0, 300) * 1_000,
+            log_all_requests: var(env, "ACCESS_LOG")
+                .map(|v| !v.trim().eq_ignore_ascii_case("errors"))
+                .unwrap_or(true),
         }
     }
 }

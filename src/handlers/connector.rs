@@ -15,8 +15,33 @@ use crate::http::{self, header, query, ApiResult, OrUnavailable};
 use crate::store::{ConnectorRow, Db};
 use crate::tenant_client;
 
-/// Notes contact from the connector after the response is sent.
+/// How stale `last_seen_at` may get: one write a minute per connector, not one per request.
+const LAST_SEEN_EVERY_MS: i64 = 60_000;
+
+thread_local! {
+    /// When this isolate last wrote `last_seen_at`, per (tenant, connector): the row it
+    /// authenticated with may come from the auth cache and predate that write.
+    static TOUCHED: std::cell::RefCell<std::collections::HashMap<(String, String), i64>> =
+        Default::default();
+}
+
+/// Notes contact from the connector after the response is sent — at most once a minute, so
+/// the busy ingest path costs no D1 write per request.
 fn touch_last_seen(cx: &Cx, row: &ConnectorRow) {
+    let key = (row.tenant_key.clone(), row.connector_id.clone());
+    let fresh = |t: i64| cx.now - t < LAST_SEEN_EVERY_MS;
+    if row.last_seen_at.is_some_and(fresh)
+        || TOUCHED.with(|m| m.borrow().get(&key).copied().is_some_and(fresh))
+    {
+        return;
+    }
+    TOUCHED.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 10_000 {
+            m.clear();
+        }
+        m.insert(key, cx.now);
+    });
     let env = cx.env.clone();
     let (tenant, connector, now) = (row.tenant_key.clone(), row.connector_id.clone(), cx.now);
     cx.ctx.wait_until(async move {

@@ -70,17 +70,19 @@ pub async fn dispatch(mut req: Request, env: Env, ctx: Context) -> Response {
     } else {
         http::with_cors(resp, origin.as_deref(), &cx.cfg)
     };
-    log(
-        if status >= 500 { "error" } else { "info" },
-        "request",
-        json!({
-            "correlation_id": cx.cid,
-            "method": method.as_ref(),
-            "path": path,
-            "status": status,
-            "ms": now_ms() - started,
-        }),
-    );
+    if status >= 400 || cx.cfg.log_all_requests {
+        log(
+            if status >= 500 { "error" } else { "info" },
+            "request",
+            json!({
+                "correlation_id": cx.cid,
+                "method": method.as_ref(),
+                "path": path,
+                "status": status,
+                "ms": now_ms() - started,
+            }),
+        );
+    }
     resp
 }
 
