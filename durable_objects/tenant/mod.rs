@@ -65,6 +65,7 @@ pub struct Inner {
     pub projection_running: bool,
     pub projection_scheduled: bool,
     pub projection_again: bool,
+    pub projection_debounce_ms: i64,
     pub snapshot_limit: usize,
     pub heartbeat_ms: i64,
     pub events_since_trim: u64,
@@ -197,6 +198,12 @@ impl DurableObject for TenantObject {
             projection_running: false,
             projection_scheduled: false,
             projection_again: false,
+            projection_debounce_ms: var_num(
+                &env,
+                "PROJECTION_DEBOUNCE_MS",
+                projection::DEBOUNCE_MS,
+            )
+            .clamp(0, 60_000),
             snapshot_limit: var_num(&env, "FEED_SNAPSHOT_LIMIT", 50).clamp(1, 500) as usize,
             heartbeat_ms: var_num(&env, "HEARTBEAT_SECONDS", 30).clamp(1, 3_600) * 1_000,
             events_since_trim: 0,
@@ -204,15 +211,19 @@ impl DurableObject for TenantObject {
                 as u64,
             alarm_at: None,
         };
-        TenantObject {
-            shared: Rc::new(Shared {
-                state,
-                env,
-                sql,
-                inner: RefCell::new(inner),
-                init_error,
-            }),
+        let shared = Rc::new(Shared {
+            state,
+            env,
+            sql,
+            inner: RefCell::new(inner),
+            init_error,
+        });
+        // A projection that was waiting out its debounce when the object was evicted resumes
+        // the moment the object wakes, rather than at the next alarm or maintenance run.
+        if shared.init_error.is_none() && projection::pending(&shared).unwrap_or(0) > 0 {
+            projection::kick(shared.clone());
         }
+        TenantObject { shared }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {

@@ -17,8 +17,8 @@ use worker::Result;
 use super::{si, sv, Shared};
 
 pub const RETRY_MS: i64 = 5_000;
-/// How long commits gather before one projection round trip.
-const DEBOUNCE_MS: u64 = 200;
+/// How long commits gather before one projection round trip (`PROJECTION_DEBOUNCE_MS`).
+pub const DEBOUNCE_MS: i64 = 200;
 const BATCH: i64 = 100;
 
 #[derive(Deserialize)]
@@ -73,8 +73,9 @@ pub fn kick(sh: Rc<Shared>) {
         }
         inner.projection_scheduled = true;
     }
+    let delay = sh.inner.borrow().projection_debounce_ms as u64;
     wasm_bindgen_futures::spawn_local(async move {
-        worker::Delay::from(std::time::Duration::from_millis(DEBOUNCE_MS)).await;
+        worker::Delay::from(std::time::Duration::from_millis(delay)).await;
         sh.inner.borrow_mut().projection_scheduled = false;
         flush(sh).await;
     });

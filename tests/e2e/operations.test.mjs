@@ -145,3 +145,25 @@ describe('scheduled maintenance', () => {
     assert.deepEqual([again.accepted, again.deduped], [1, 0]);
   });
 });
+
+describe('projection to D1', () => {
+  test('a projection cut short by a restart completes when the object wakes', async () => {
+    // A long debounce makes "evicted before the projection ran" certain rather than a race.
+    const slow = await startServer({ vars: { PROJECTION_DEBOUNCE_MS: '2000' } });
+    try {
+      const ctx = await provision(slow);
+      const msg = message(ctx);
+      await ingest(ctx, [msg]);
+      const listed = async (api) => (await api.get(`/v1/admin/tenants/${ctx.tenant}/signals`)).json.signals.map((s) => s.discord_message_id);
+      assert.deepEqual(await listed(ctx.admin), [], 'still waiting out the debounce');
+      await slow.restart();
+      const admin = new Api(slow.baseUrl, slow.adminToken);
+      // Any request wakes the object; it finds its outbox non-empty and projects.
+      const stats = await admin.get(`/v1/admin/tenants/${ctx.tenant}/feed-stats`);
+      assert.equal(stats.status, 200);
+      assert.deepEqual(await eventually(() => listed(admin), (l) => l.length === 1, 10_000), [msg.discord_message_id]);
+    } finally {
+      await slow.close();
+    }
+  });
+});
