@@ -81,6 +81,22 @@ describe('logs', () => {
     assert.equal(typeof entry.ms, 'number');
     assert.equal(typeof entry.ts, 'number');
   });
+
+  test('ACCESS_LOG=errors logs failed requests only', async () => {
+    const quiet = await startServer({ logLevel: 'log', vars: { ACCESS_LOG: 'errors' } });
+    try {
+      const api = new Api(quiet.baseUrl, null);
+      assert.equal((await api.get('/health', { headers: { 'x-correlation-id': 'ok-probe-51c2' } })).status, 200);
+      await api.get('/no/such/thing', { headers: { 'x-correlation-id': 'fail-probe-51c2' } });
+      const lines = () => quiet.logs.join('').split('\n').filter((l) => l.trim().startsWith('{'));
+      // The failure is logged after the success would have been: once it shows, the other is settled.
+      const all = await eventually(async () => lines(), (ls) => ls.some((l) => l.includes('"fail-probe-51c2"')));
+      assert.ok(all.some((l) => l.includes('"fail-probe-51c2"')), 'the 404 is logged');
+      assert.ok(!all.some((l) => l.includes('"ok-probe-51c2"')), 'the 200 is not');
+    } finally {
+      await quiet.close();
+    }
+  });
 });
 
 describe('heartbeats', () => {
