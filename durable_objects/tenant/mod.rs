@@ -416,7 +416,8 @@ impl TenantObject {
         let now = crate::runtime::now_ms();
         let removed =
             ingest::apply_retention(&self.shared, body.retention_days, now).map_err(internal)?;
-        // Hourly, a chance to finish a projection an eviction interrupted.
+        // Eviction is covered by the constructor and D1 failures by the retry alarm; this is the
+        // hourly last resort should that alarm have failed to be set.
         if projection::pending(&self.shared).unwrap_or(0) > 0 {
             projection::kick(self.shared.clone());
         }
