@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Signal Relay benchmark suite (issue 3). Run through script/bench; see docs/benchmarks.md.
 //
-//   node bench/run.mjs [--quick] [--only <scenario-substring>] [--direct] [--profile] [--client ws|raw]
+//   node bench/run.mjs [--quick] [--only <scenario-substring>] [--harness wrangler|miniflare] [--direct] [--profile] [--client ws|raw]
 //                      [--ours-var KEY=VALUE]…
 //                      [--client-threads N] [--out FILE]
 //
@@ -36,7 +36,9 @@ const opt = (name, dflt) => {
 };
 function usage(err) {
   if (err) console.error(`error: ${err}`);
-  console.error('usage: script/bench [--quick] [--only <scenario-substring>] [--direct] [--profile] [--client ws|raw] [--client-threads N] [--ours-var KEY=VALUE]… [--out FILE]');
+  console.error('usage: script/bench [--quick] [--only <scenario-substring>] [--harness wrangler|miniflare] [--direct] [--profile] [--client ws|raw] [--client-threads N] [--ours-var KEY=VALUE]… [--out FILE]');
+  console.error('  --harness wrangler (default): ours and the reference under `wrangler dev`, as the run command starts them;');
+  console.error('            miniflare: the same builds and configs under Miniflare\'s API — workerd without the dev proxy and inspector');
   console.error('  --ours-var  override one of our worker\'s [vars] (e.g. PROJECTION_DEBOUNCE_MS=50) to measure a tuning; ACCESS_LOG defaults to errors');
   console.error('  --profile CPU-profile our worker\'s isolate during each of its runs (bench/results/profile-*.json)');
   console.error('  --direct  talk to the runtime workerd port, bypassing wrangler dev\'s proxy (ours and reference)');
@@ -45,7 +47,7 @@ function usage(err) {
 }
 if (flag('--help') || flag('-h')) usage();
 const BOOLEAN = new Set(['--quick', '--direct', '--profile']);
-const known = new Set([...BOOLEAN, '--only', '--client', '--client-threads', '--out', '--ours-var']);
+const known = new Set([...BOOLEAN, '--harness', '--only', '--client', '--client-threads', '--out', '--ours-var']);
 for (let i = 0; i < argv.length; i++) {
   if (!known.has(argv[i])) usage(`unknown argument ${argv[i]}`);
   if (!BOOLEAN.has(argv[i])) i++;
@@ -53,6 +55,9 @@ for (let i = 0; i < argv.length; i++) {
 
 const QUICK = flag('--quick');
 const DIRECT = flag('--direct');
+const HARNESS = opt('--harness', 'wrangler');
+if (!['wrangler', 'miniflare'].includes(HARNESS)) usage(`--harness must be wrangler or miniflare, not ${HARNESS}`);
+if (HARNESS === 'miniflare' && (DIRECT || flag('--profile'))) usage('--direct and --profile need the wrangler harness (they use its proxy and inspector)');
 const PROFILE = flag('--profile');
 const ONLY = opt('--only', null);
 const CLIENT_THREADS = Number(opt('--client-threads', String(Math.min(2, Math.max(1, os.availableParallelism?.() ?? os.cpus().length)))));
@@ -168,7 +173,10 @@ function machineInfo() {
     client_threads: CLIENT_THREADS,
     ours_vars: OURS_VARS,
     client: CLIENT === "raw" ? "raw WebSocket client (bench/lib/rawws.mjs)" : "ws package",
-    path: DIRECT ? 'direct to the runtime workerd (wrangler dev proxy bypassed)' : 'through wrangler dev\'s public port (its ProxyWorker relays every request and frame)',
+    harness: HARNESS,
+    path: HARNESS === 'miniflare'
+      ? 'Miniflare API: workerd\'s own port, no dev proxy, no inspector'
+      : DIRECT ? 'direct to the runtime workerd (wrangler dev proxy bypassed)' : 'through wrangler dev\'s public port (its ProxyWorker relays every request and frame)',
     note: 'shared machine: absolute figures vary with other load; compare the ratios',
   };
 }
@@ -625,15 +633,15 @@ async function main() {
   const gitSha = sh('git', ['rev-parse', 'HEAD']);
   const gitDirty = (sh('git', ['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
   const machine = machineInfo();
-  log(`signal-relay bench ${QUICK ? '(quick)' : '(full)'} · ${gitSha?.slice(0, 12)}${gitDirty ? ' (dirty tree)' : ''} · wasm ${wasmBytes} bytes`);
+  log(`signal-relay bench ${QUICK ? '(quick)' : '(full)'} · ${gitSha?.slice(0, 12)}${gitDirty ? ' (dirty tree)' : ''} · wasm ${wasmBytes} bytes · harness ${HARNESS}`);
   log(`machine: ${machine.cpu_model}, ${machine.cores} cores, ${(machine.memory_bytes / 2 ** 30).toFixed(1)} GiB, node ${machine.node}, workerd ${machine.workerd}, load ${machine.loadavg_at_start.join(' ')}`);
 
   const needRefs = latencySel.length > 0;
   log('starting servers …');
   const [ours, baseline, reference] = await Promise.all([
-    startOurs(OURS_VARS).then((s) => { stoppers.push(() => s.stop()); return s; }),
+    startOurs(OURS_VARS, { harness: HARNESS }).then((s) => { stoppers.push(() => s.stop()); return s; }),
     needRefs ? startBaseline().then((s) => { stoppers.push(() => s.stop()); return s; }) : null,
-    needRefs ? startReference().then((s) => { stoppers.push(() => s.stop()); return s; }) : null,
+    needRefs ? startReference({ harness: HARNESS }).then((s) => { stoppers.push(() => s.stop()); return s; }) : null,
   ].map((p) => Promise.resolve(p)));
   if (DIRECT) {
     for (const s of [ours, reference]) {
@@ -643,7 +651,7 @@ async function main() {
       s.baseUrl = url;
     }
   }
-  log(`  ours ${ours.baseUrl}${baseline ? `, baseline ${baseline.baseUrl}` : ''}${reference ? `, reference ${reference.baseUrl}` : ''}${DIRECT ? ' (direct)' : ''}`);
+  log(`  ours ${ours.baseUrl}${baseline ? `, baseline ${baseline.baseUrl}` : ''}${reference ? `, reference ${reference.baseUrl}` : ''}${DIRECT ? ' (direct)' : ''}${HARNESS === 'miniflare' ? ' (miniflare)' : ''}`);
 
   pool = new SubscriberPool({ threads: CLIENT_THREADS, hrBase, client: CLIENT });
   const rows = [];

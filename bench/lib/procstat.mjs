@@ -10,7 +10,8 @@
 //                    and every WebSocket message to the runtime, plus the InspectorProxyWorker
 //   node             wrangler itself, which receives a debug-log HTTP request from the
 //                    InspectorProxyWorker for each DevTools event, e.g. four per subrequest
-// Only the first exists in production; the split shows what the dev harness adds.
+// Only the first exists in production; the split shows what the dev harness adds. Under
+// `--harness miniflare` a group is `node` (Miniflare's host) plus one workerd, the runtime.
 import { readdirSync, readFileSync } from 'node:fs';
 
 const TICK_MS = 10; // USER_HZ is 100 on every Linux we run on
@@ -39,10 +40,17 @@ export function groupCpu(pgid) {
   if (!pgid) return out;
   let pids;
   try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return out; }
+  const workerds = [];
   for (const pid of pids) {
     const s = readStat(pid);
     if (!s || s.pgrp !== pgid) continue;
+    if (s.comm.startsWith('workerd')) workerds.push(s);
     out[s.comm] = (out[s.comm] ?? 0) + s.cpuMs;
+  }
+  // Under `--harness miniflare` a group has one workerd and no inspector flag: it is the runtime.
+  if (workerds.length === 1 && workerds[0].comm === 'workerd:proxy') {
+    out['workerd:runtime'] = out['workerd:proxy'];
+    delete out['workerd:proxy'];
   }
   return out;
 }

@@ -2,10 +2,11 @@
 // group (detached) so it can be stopped as a whole and its CPU sampled from /proc; every
 // group is also registered for a last-resort SIGKILL when the benchmark exits, however it exits.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, freePort, ROOT } from '../../tests/support/server.mjs';
+import { startServer, freePort, ROOT, testConfig, applyMigrations } from '../../tests/support/server.mjs';
 
 const WRANGLER = join(ROOT, 'node_modules/.bin/wrangler');
 const live = new Set(); // process-group ids still to kill
@@ -40,8 +41,82 @@ async function waitHealthy(url, proc, logs, timeoutMs) {
   throw new Error(`${url} did not become healthy\n${logs.join('').slice(-3000)}`);
 }
 
-/** The product, exactly as the tests start it (plus any `vars` overrides given). */
-export async function startOurs(vars = {}) {
+/**
+ * A worker under Miniflare's API (bench/lib/miniflare-host.mjs): the same build, bindings and
+ * local storage as `wrangler dev`, without its ProxyWorker and inspector. Its own process group,
+ * like every other server here.
+ */
+async function startMiniflare(name, config, { vars = {}, persistDir, cleanup = [] } = {}) {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [
+    join(ROOT, 'bench/lib/miniflare-host.mjs'), '--config', config, '--persist', persistDir,
+    '--port', String(port), '--vars', JSON.stringify(vars),
+  ], {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  live.add(proc.pid);
+  const logs = [];
+  const keep = (c) => { logs.push(c.toString()); if (logs.length > 500) logs.splice(0, 250); };
+  proc.stderr.on('data', keep);
+  const removeAll = () => { for (const d of cleanup) rmSync(d, { recursive: true, force: true }); };
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await new Promise((res, rej) => {
+      let buf = '';
+      const timer = setTimeout(() => rej(new Error(`${name} (miniflare) did not start\n${logs.join('').slice(-3000)}`)), 90_000);
+      proc.stdout.on('data', (c) => {
+        buf += c;
+        if (/\{"url":/.test(buf)) { clearTimeout(timer); res(); }
+      });
+      proc.once('exit', (code) => { clearTimeout(timer); rej(new Error(`${name} (miniflare) exited (${code})\n${logs.join('').slice(-3000)}`)); });
+    });
+    await waitHealthy(`${baseUrl}/health`, proc, logs, 30_000);
+  } catch (e) {
+    await stopGroup(proc);
+    removeAll();
+    throw e;
+  }
+  return {
+    proc,
+    baseUrl,
+    logs,
+    async stop() {
+      try { proc.stdin.end(); } catch { /* gone */ }
+      await stopGroup(proc);
+      removeAll();
+    },
+  };
+}
+
+/**
+ * The product. Harness `wrangler` (default): exactly as the tests start it, under `wrangler
+ * dev`. Harness `miniflare`: the same build and config (the tests' private copy, migrations
+ * applied by wrangler the same way) under bench/lib/miniflare-host.mjs.
+ */
+export async function startOurs(vars = {}, { harness = 'wrangler' } = {}) {
+  if (harness === 'miniflare') {
+    const persistDir = mkdtempSync(join(tmpdir(), 'signal-relay-bench-mf-'));
+    const appDir = mkdtempSync(join(tmpdir(), 'signal-relay-bench-app-'));
+    const config = testConfig(appDir);
+    const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
+    const ticketSecret = randomBytes(24).toString('hex');
+    await applyMigrations(persistDir, config);
+    const mf = await startMiniflare('ours', config, {
+      vars: { ADMIN_TOKEN: adminToken, FEED_TICKET_SECRET: ticketSecret, ...vars },
+      persistDir,
+      cleanup: [persistDir, appDir],
+    });
+    return {
+      name: 'ours',
+      server: { adminToken, ticketSecret },
+      baseUrl: mf.baseUrl,
+      pgid: () => mf.proc.pid,
+      stop: () => mf.stop(),
+    };
+  }
   const server = await startServer(Object.keys(vars).length ? { vars } : {});
   live.add(server.proc.pid);
   return {
@@ -93,7 +168,12 @@ export async function startBaseline() {
  * port and persistence directory. Not through startServer(): that applies the product's D1
  * migrations and passes the product's vars, which mean nothing here.
  */
-export async function startReference() {
+export async function startReference({ harness = 'wrangler' } = {}) {
+  if (harness === 'miniflare') {
+    const persistDir = mkdtempSync(join(tmpdir(), 'signal-relay-bench-ref-'));
+    const mf = await startMiniflare('reference', join(ROOT, 'bench/reference/wrangler.toml'), { persistDir, cleanup: [persistDir] });
+    return { name: 'reference', baseUrl: mf.baseUrl, pgid: () => mf.proc.pid, logs: mf.logs, stop: () => mf.stop() };
+  }
   const port = await freePort();
   const inspector = await freePort();
   const persistDir = mkdtempSync(join(tmpdir(), 'signal-relay-bench-ref-'));
