@@ -5,7 +5,7 @@
 //! every socket of that filter, so its cost is one `send` per socket and not one serialisation.
 //! Frames committed while a broadcast is deferred travel together as one `batch` frame.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use relay_core::encoding::hex;
@@ -113,11 +113,15 @@ fn matches(filter: &Filter, channel: &Option<String>) -> bool {
     }
 }
 
-fn query_param(req: &Request, name: &str) -> Option<String> {
-    let url = req.url().ok()?;
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+/// The connect URL's parameters, parsed once (first occurrence wins).
+fn query_params(req: &Request) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    if let Ok(url) = req.url() {
+        for (k, v) in url.query_pairs() {
+            out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        }
+    }
+    out
 }
 
 /// Accepts a subscriber. Pending frames are flushed first so the new socket neither misses nor
@@ -133,14 +137,15 @@ pub fn accept(sh: &Rc<Shared>, req: &Request) -> Result<Response> {
         return Ok(Response::from_json(&err.body("internal"))?.with_status(426));
     }
     let now = crate::runtime::now_ms();
-    let since = query_param(req, "since").and_then(|s| s.parse::<u64>().ok());
-    let channels: Option<Vec<String>> = query_param(req, "channels").map(|s| {
+    let mut params = query_params(req);
+    let since = params.get("since").and_then(|s| s.parse::<u64>().ok());
+    let channels: Option<Vec<String>> = params.get("channels").map(|s| {
         s.split(',')
             .filter(|c| !c.is_empty())
             .map(str::to_string)
             .collect()
     });
-    let sub = query_param(req, "sub").unwrap_or_default();
+    let sub = params.remove("sub").unwrap_or_default();
 
     flush(sh);
     let fid = filter_id(&channels);

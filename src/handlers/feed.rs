@@ -7,7 +7,7 @@ use relay_core::time::Timestamp;
 use relay_core::validate::FieldError;
 use relay_core::{ApiError, ErrorKind};
 use serde_json::json;
-use worker::{Headers, Method, Request, RequestInit};
+use worker::{Method, Request, RequestInit};
 
 use super::Cx;
 use crate::config::secret;
@@ -109,10 +109,9 @@ pub async fn connect(req: &mut Request, cx: &Cx) -> ApiResult {
         let list: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
         target.push_str(&format!("&channels={}", list.join(",")));
     }
-    let headers = Headers::new();
-    for (k, v) in req.headers().entries() {
-        let _ = headers.set(&k, &v);
-    }
+    // One copy made by the runtime, rather than a boundary crossing per header: a reconnect
+    // storm is a thousand of these.
+    let headers = req.headers().clone();
     let _ = headers.set("x-correlation-id", &cx.cid);
     let _ = headers.set("x-tenant-key", &claims.t);
     let mut init = RequestInit::new();
