@@ -116,10 +116,18 @@ fn pick(method: &str, allow: &'static str, options: &[(&str, Route)]) -> Result<
         .ok_or(RouteError::MethodNotAllowed { allow })
 }
 
+/// The first path segment of every API route. `wrangler.toml`'s `run_worker_first` must list
+/// each (a test checks), so the platform never looks an API path up as a static asset; a
+/// route whose first segment is missing here is unreachable.
+pub const API_TOP_LEVEL: &[&str] = &["health", "connectors", "ingest", "v1"];
+
 /// Matches a method and a path (without query string). `HEAD` is treated as `GET`.
 pub fn match_route(method: &str, path: &str) -> Result<Route, RouteError> {
     let method = if method == "HEAD" { "GET" } else { method };
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    if !segs.first().is_some_and(|top| API_TOP_LEVEL.contains(top)) {
+        return Err(RouteError::NotFound);
+    }
     let s = |x: &str| x.to_string();
     match segs.as_slice() {
         ["health"] => pick(method, "GET", &[("GET", Route::Health)]),
@@ -344,5 +352,38 @@ mod tests {
             match_route("GET", "/v1/admin/tenants/t1/connectors/c1/bogus"),
             Err(RouteError::NotFound)
         );
+    }
+
+    /// `run_worker_first` in wrangler.toml must cover every API path, or the platform looks it
+    /// up as a static asset first (and a file could shadow it).
+    #[test]
+    fn wrangler_runs_the_worker_first_for_every_api_path() {
+        let toml = include_str!("../../../wrangler.toml");
+        let line = toml
+            .lines()
+            .find(|l| l.trim_start().starts_with("run_worker_first"))
+            .expect("run_worker_first in wrangler.toml");
+        let patterns: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+        let covered = |path: &str| {
+            patterns.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => path == *p,
+            })
+        };
+        for top in API_TOP_LEVEL {
+            let path = if *top == "health" {
+                "/health".to_string()
+            } else {
+                format!("/{top}/x")
+            };
+            assert!(
+                covered(&path),
+                "{path} is not covered by run_worker_first {patterns:?}"
+            );
+        }
+        // Pages stay with the asset handler.
+        for page in ["/", "/admin/", "/dashboard/", "/app.js"] {
+            assert!(!covered(page), "{page} would run the worker first");
+        }
     }
 }
