@@ -39,6 +39,7 @@ function usage(err) {
   console.error('usage: script/bench [--quick] [--only <scenario-substring>] [--harness wrangler|miniflare] [--direct] [--profile] [--client ws|raw] [--client-threads N] [--ours-var KEY=VALUE]… [--out FILE]');
   console.error('  --harness wrangler (default): ours and the reference under `wrangler dev`, as the run command starts them;');
   console.error('            miniflare: the same builds and configs under Miniflare\'s API — workerd without the dev proxy and inspector');
+  console.error('  --warmup N  uncounted signals before each system\'s first latency run per subscriber count (default 10, quick 5)');
   console.error('  --ours-var  override one of our worker\'s [vars] (e.g. PROJECTION_DEBOUNCE_MS=50) to measure a tuning; ACCESS_LOG defaults to errors');
   console.error('  --profile CPU-profile our worker\'s isolate during each of its runs (bench/results/profile-*.json)');
   console.error('  --direct  talk to the runtime workerd port, bypassing wrangler dev\'s proxy (ours and reference)');
@@ -47,7 +48,7 @@ function usage(err) {
 }
 if (flag('--help') || flag('-h')) usage();
 const BOOLEAN = new Set(['--quick', '--direct', '--profile']);
-const known = new Set([...BOOLEAN, '--harness', '--only', '--client', '--client-threads', '--out', '--ours-var']);
+const known = new Set([...BOOLEAN, '--harness', '--warmup', '--only', '--client', '--client-threads', '--out', '--ours-var']);
 for (let i = 0; i < argv.length; i++) {
   if (!known.has(argv[i])) usage(`unknown argument ${argv[i]}`);
   if (!BOOLEAN.has(argv[i])) i++;
@@ -78,6 +79,12 @@ if (CLIENT !== 'raw' && CLIENT !== 'ws') usage('--client must be raw or ws');
 const CFG = QUICK
   ? { latencySeconds: 10, drainMs: 5_000, maxOverrunMs: 3_000, throughputSeconds: 5, warmupSignals: 5, resumeTimeoutMs: 30_000, watchdogMs: 9 * 60_000 }
   : { latencySeconds: 20, drainMs: 15_000, maxOverrunMs: 8_000, throughputSeconds: 10, warmupSignals: 10, resumeTimeoutMs: 60_000, watchdogMs: 25 * 60_000 };
+// Signals sent (and not counted) before each system's first latency run at a subscriber count.
+if (opt('--warmup', null) !== null) {
+  const w = Number(opt('--warmup'));
+  if (!Number.isInteger(w) || w < 1 || w > 10_000) usage('--warmup needs a signal count (1..10000)');
+  CFG.warmupSignals = w;
+}
 const INFLIGHT_CAP = 64;
 const WINDOW_MS = 2000;
 
@@ -730,6 +737,7 @@ async function main() {
     git_dirty: gitDirty,
     wasm_bytes: wasmBytes,
     mode: QUICK ? 'quick' : 'full',
+    warmup_signals: CFG.warmupSignals,
     generated_at: new Date().toISOString(),
     elapsed_s: null,
     scenarios: rows,

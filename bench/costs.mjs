@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// Per-request and per-connect CPU of ours and the reference: the probes behind the tables in
+// docs/benchmarks.md ("The dev harness", "What limits us" 5). Run through script/bench --costs.
+//
+//   node bench/costs.mjs [--harness wrangler|miniflare] [--requests N] [--sockets N] [--rounds N]
+//
+// For each kind of request it sends N requests (8 in flight) and reports the runtime workerd's
+// CPU per request, read from /proc before and after (so only the process that exists in
+// production is counted). For connects it opens N sockets at once and reports the wall time
+// until every handshake (and, for the replay case, every replayed byte) arrived, and the
+// runtime's CPU for the storm. After one unreported warm-up round, each measurement is repeated
+// --rounds times, interleaved, so a noisy neighbour shows up as spread rather than as a
+// difference between systems.
+import WebSocket from 'ws';
+import { startOurs, startReference, killAllSync } from './lib/servers.mjs';
+import { provisionTenant, ingestBatch, feedUrls, mapLimit } from './lib/targets.mjs';
+import { groupCpu, diffCpu } from './lib/procstat.mjs';
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
+};
+const HARNESS = opt('--harness', 'wrangler');
+const REQUESTS = Number(opt('--requests', '2000'));
+const SOCKETS = Number(opt('--sockets', '1000'));
+const ROUNDS = Number(opt('--rounds', '3'));
+if (!['wrangler', 'miniflare'].includes(HARNESS) || !(REQUESTS > 0) || !(SOCKETS > 0) || !(ROUNDS > 0)) {
+  console.error('usage: node bench/costs.mjs [--harness wrangler|miniflare] [--requests N] [--sockets N] [--rounds N]');
+  process.exit(2);
+}
+
+const runtimeMs = (pgid, f) => async () => {
+  const c0 = groupCpu(pgid);
+  const t0 = performance.now();
+  const { sockets, ...extra } = await f();
+  const out = { wallMs: performance.now() - t0, cpuMs: diffCpu(c0, groupCpu(pgid))['workerd:runtime'] ?? 0, ...extra };
+  // Closing is not part of the measurement; let the server finish it before the next one.
+  if (sockets) {
+    for (const ws of sockets) ws.close();
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  return out;
+};
+
+function requests(url, init) {
+  return async () => {
+    await mapLimit(Array.from({ length: REQUESTS }), 8, async () => {
+      const r = await fetch(url, init);
+      await r.arrayBuffer();
+    });
+    return {};
+  };
+}
+
+/** Opens every url at once; resolves when all are open and each has received `bytesEach`. */
+function storm(urls, bytesEach = 0) {
+  return async () => {
+    const sockets = [];
+    let bytes = 0;
+    await new Promise((resolve, reject) => {
+      let open = 0;
+      let full = 0;
+      const check = () => { if (open === urls.length && (bytesEach === 0 || full === urls.length)) resolve(); };
+      for (const u of urls) {
+        const ws = new WebSocket(u, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+        sockets.push(ws);
+        let mine = 0;
+        ws.on('open', () => { open++; check(); });
+        ws.on('message', (d) => {
+          bytes += d.length;
+          const before = mine;
+          mine += d.length;
+          if (bytesEach && before < bytesEach && mine >= bytesEach) { full++; check(); }
+        });
+        ws.on('error', reject);
+      }
+    });
+    return { mb: bytes / 1e6, sockets };
+  };
+}
+
+const ours = await startOurs({ ACCESS_LOG: 'errors', ALLOWED_ORIGINS: 'http://probe.example' }, { harness: HARNESS });
+const reference = await startReference({ harness: HARNESS });
+try {
+  const admin = ours.server.adminToken;
+  const ctx = await provisionTenant(ours.baseUrl, admin, 'costs');
+  // One signal everybody has seen, then 1,000 missed ones, for the replay storm.
+  const seen = await ingestBatch(ours.baseUrl, ctx, ['1000000000000000001']);
+  let head = seen.seq;
+  for (let i = 0; i < 1000; i += 100) {
+    const ids = Array.from({ length: 100 }, (_, j) => String(2000000000000000000n + BigInt(i + j)));
+    head = (await ingestBatch(ours.baseUrl, ctx, ids)).seq;
+  }
+  const preflight = { method: 'OPTIONS', headers: { origin: 'http://probe.example', 'access-control-request-method': 'POST' } };
+  const refWs = reference.baseUrl.replace(/^http/, 'ws');
+  const cases = [
+    ['reference GET /health (no object)', 'request', () => runtimeMs(reference.pgid(), requests(`${reference.baseUrl}/health`))],
+    ['ours OPTIONS preflight (no storage)', 'request', () => runtimeMs(ours.pgid(), requests(`${ours.baseUrl}/ingest/message-batch`, preflight))],
+    ['ours GET /health (D1 + object)', 'request', () => runtimeMs(ours.pgid(), requests(`${ours.baseUrl}/health`))],
+    [`reference ${SOCKETS} connects`, 'connect', () => runtimeMs(reference.pgid(), storm(Array.from({ length: SOCKETS }, () => `${refWs}/ws?room=costs`)))],
+    [`ours ${SOCKETS} connects, nothing to replay`, 'connect', async () => runtimeMs(ours.pgid(), storm(await feedUrls(ours.baseUrl, admin, ctx.tenant, SOCKETS, { since: head })))],
+    [`ours ${SOCKETS} connects + 1,000-event replay`, 'connect', async () => runtimeMs(ours.pgid(), storm(await feedUrls(ours.baseUrl, admin, ctx.tenant, SOCKETS, { since: seen.seq }), 500_000))],
+  ];
+  const results = new Map(cases.map(([name]) => [name, []]));
+  // Round -1 warms up both workers (first connects, JIT) and is not reported.
+  for (let round = -1; round < ROUNDS; round++) {
+    for (const [name, , make] of cases) {
+      const r = await (await make())();
+      if (round >= 0) results.get(name).push(r);
+    }
+  }
+  console.log(`\nharness ${HARNESS}; ${REQUESTS} requests (8 in flight) or ${SOCKETS} sockets at once; ${ROUNDS} rounds; runtime workerd CPU from /proc\n`);
+  for (const [name, kind] of cases) {
+    const rs = results.get(name);
+    const fmt = (xs, d = 0) => xs.map((x) => x.toFixed(d)).join(' ');
+    if (kind === 'request') {
+      console.log(`${name.padEnd(44)} runtime µs/request ${fmt(rs.map((r) => (r.cpuMs * 1000) / REQUESTS))}`);
+    } else {
+      const mb = rs[0].mb ? `  (${rs[0].mb.toFixed(0)} MB received)` : '';
+      console.log(`${name.padEnd(44)} wall ms ${fmt(rs.map((r) => r.wallMs))}  runtime CPU ms ${fmt(rs.map((r) => r.cpuMs))}${mb}`);
+    }
+  }
+} finally {
+  await ours.stop();
+  await reference.stop();
+  killAllSync();
+}
