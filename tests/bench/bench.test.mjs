@@ -1,0 +1,76 @@
+// The benchmark's own machinery: the statistics every reported figure goes through, and the
+// Miniflare harness (`script/bench --harness miniflare`), which must run the real product — a
+// harness that silently served something else would make its figures meaningless.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pct, summary, latencyStats } from '../../bench/lib/stats.mjs';
+import { startOurs, startReference, killAllSync } from '../../bench/lib/servers.mjs';
+import { groupCpu } from '../../bench/lib/procstat.mjs';
+import { provision, message, ingest, Feed } from '../support/client.mjs';
+
+test('percentiles are nearest-rank', () => {
+  const s = Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.equal(pct(s, 0.5), 5);
+  assert.equal(pct(s, 0.95), 10);
+  assert.equal(pct(s, 0.1), 1);
+  assert.equal(pct(new Float64Array(0), 0.5), null);
+  const sum = summary([10, 1, 5]);
+  assert.deepEqual(sum, { n: 3, p50: 5, p95: 10, p99: 10, max: 10 });
+});
+
+test('a frame that never arrives counts until we gave up, and never disappears', () => {
+  // Three signals to two sockets; signal 1 never reaches socket 1; signal 2 was never sent
+  // but was due (its scheduled time stands in as its send time).
+  const sendAt = Float64Array.from([0, 100, 200]);
+  const recv = Float64Array.from([
+    10, 120, 230, // socket 0: signals 0, 1, 2
+    15, NaN, 240, // socket 1: signal 1 lost
+  ]);
+  const st = latencyStats(sendAt, [{ n: 3, sockets: 2, recv }], 1000, 150);
+  assert.equal(st.expected, 6);
+  assert.equal(st.delivered, 5);
+  assert.equal(st.censored, 1);
+  assert.equal(st.max, 900); // 1000 − 100: the lost frame, a lower bound
+  assert.equal(st.p50, 20); // 10 15 20 30 40 900
+  // Windows by send time: [0,150) holds signals 0 and 1, [150,300) signal 2.
+  assert.deepEqual(st.timeline.map((w) => [w.t_s, w.n, w.max_ms]), [[0, 4, 900], [0.15, 2, 40]]);
+});
+
+test('a signal never sent (no stamp) is not expected of anyone', () => {
+  const st = latencyStats(Float64Array.from([0, NaN]), [{ n: 2, sockets: 1, recv: Float64Array.from([5, NaN]) }], 100);
+  assert.equal(st.sent, 1);
+  assert.equal(st.expected, 1);
+  assert.equal(st.delivered, 1);
+  assert.equal(st.censored, 0);
+});
+
+test('the Miniflare harness runs the real product and the reference, and reports their CPU', { timeout: 120_000 }, async (t) => {
+  const ours = await startOurs({ ACCESS_LOG: 'errors' }, { harness: 'miniflare' });
+  const reference = await startReference({ harness: 'miniflare' });
+  t.after(async () => {
+    await ours.stop();
+    await reference.stop();
+    killAllSync();
+  });
+  const server = { baseUrl: ours.baseUrl, adminToken: ours.server.adminToken };
+  const health = await fetch(`${ours.baseUrl}/health`);
+  assert.equal(health.status, 200);
+  assert.equal((await health.json()).ok, true);
+
+  // The whole path: provisioning (local D1 with migrations), ingest, the tenant object, a feed.
+  const ctx = await provision(server);
+  const feed = await Feed.open(server, ctx.tenant);
+  const m = message(ctx);
+  const r = await ingest(ctx, [m]);
+  assert.equal(r.accepted, 1);
+  await feed.until((f) => f.signals().some((s) => s.signal.discord_message_id === m.discord_message_id), 10_000, 'the signal frame');
+  await feed.close();
+
+  const refHealth = await fetch(`${reference.baseUrl}/health`);
+  assert.equal(refHealth.status, 200);
+
+  // One workerd per group, attributed to the runtime (the part that exists in production).
+  const cpu = groupCpu(ours.pgid());
+  assert.ok((cpu['workerd:runtime'] ?? 0) > 0, JSON.stringify(cpu));
+  assert.equal(cpu['workerd:proxy'], undefined, JSON.stringify(cpu));
+});
