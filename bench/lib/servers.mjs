@@ -42,37 +42,61 @@ async function waitHealthy(url, proc, logs, timeoutMs) {
 }
 
 /**
+ * Spawns a server in its own process group (so it can be stopped and its CPU sampled as a
+ * whole), registered for the last-resort kill; keeps the tail of its output for error messages.
+ */
+function spawnServer(cmd, args, { stdin = 'ignore' } = {}) {
+  const proc = spawn(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1' },
+    stdio: [stdin, 'pipe', 'pipe'],
+    detached: true,
+  });
+  live.add(proc.pid);
+  const logs = [];
+  const keep = (c) => { logs.push(c.toString()); if (logs.length > 500) logs.splice(0, 250); };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  return { proc, logs };
+}
+
+/** Waits for the child's ready line on stdout (a JSON object matching `re`); returns the match. */
+function readyLine(proc, logs, re, what, timeoutMs) {
+  return new Promise((res, rej) => {
+    let buf = '';
+    const done = () => {
+      clearTimeout(timer);
+      proc.stdout.off('data', onData);
+      proc.off('exit', onExit);
+    };
+    const onData = (c) => {
+      buf += c;
+      const m = buf.match(re);
+      if (m) { done(); res(m); }
+    };
+    const onExit = (code) => { done(); rej(new Error(`${what} exited (${code})\n${logs.join('').slice(-3000)}`)); };
+    const timer = setTimeout(() => { done(); rej(new Error(`${what} did not start\n${logs.join('').slice(-3000)}`)); }, timeoutMs);
+    proc.stdout.on('data', onData);
+    proc.once('exit', onExit);
+  });
+}
+
+/**
  * A worker under Miniflare's API (bench/lib/miniflare-host.mjs): the same build, bindings and
  * local storage as `wrangler dev`, without its ProxyWorker and inspector. Its own process group,
  * like every other server here.
  */
 async function startMiniflare(name, config, { vars = {}, persistDir, cleanup = [] } = {}) {
   const port = await freePort();
-  const proc = spawn(process.execPath, [
+  // stdin stays open: the host exits when it closes, i.e. when we die.
+  const { proc, logs } = spawnServer(process.execPath, [
     join(ROOT, 'bench/lib/miniflare-host.mjs'), '--config', config, '--persist', persistDir,
     '--port', String(port), '--vars', JSON.stringify(vars),
-  ], {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true,
-  });
-  live.add(proc.pid);
-  const logs = [];
-  const keep = (c) => { logs.push(c.toString()); if (logs.length > 500) logs.splice(0, 250); };
-  proc.stderr.on('data', keep);
+  ], { stdin: 'pipe' });
   const removeAll = () => { for (const d of cleanup) rmSync(d, { recursive: true, force: true }); };
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
-    await new Promise((res, rej) => {
-      let buf = '';
-      const timer = setTimeout(() => rej(new Error(`${name} (miniflare) did not start\n${logs.join('').slice(-3000)}`)), 90_000);
-      proc.stdout.on('data', (c) => {
-        buf += c;
-        if (/\{"url":/.test(buf)) { clearTimeout(timer); res(); }
-      });
-      proc.once('exit', (code) => { clearTimeout(timer); rej(new Error(`${name} (miniflare) exited (${code})\n${logs.join('').slice(-3000)}`)); });
-    });
+    await readyLine(proc, logs, /\{"url":/, `${name} (miniflare)`, 90_000);
     await waitHealthy(`${baseUrl}/health`, proc, logs, 30_000);
   } catch (e) {
     await stopGroup(proc);
@@ -134,22 +158,8 @@ export async function startOurs(vars = {}, { harness = 'wrangler' } = {}) {
 
 /** Baseline: bench/baseline/server.mjs, a Node `ws` broadcaster. */
 export async function startBaseline() {
-  const proc = spawn(process.execPath, [join(ROOT, 'bench/baseline/server.mjs'), '--port', '0'], {
-    cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], detached: true,
-  });
-  live.add(proc.pid);
-  const logs = [];
-  proc.stderr.on('data', (c) => logs.push(c.toString()));
-  const port = await new Promise((res, rej) => {
-    let buf = '';
-    const timer = setTimeout(() => rej(new Error(`baseline did not start\n${logs.join('')}`)), 15_000);
-    proc.stdout.on('data', (c) => {
-      buf += c;
-      const m = buf.match(/\{"port":(\d+)\}/);
-      if (m) { clearTimeout(timer); res(Number(m[1])); }
-    });
-    proc.once('exit', (code) => { clearTimeout(timer); rej(new Error(`baseline exited (${code})\n${logs.join('')}`)); });
-  });
+  const { proc, logs } = spawnServer(process.execPath, [join(ROOT, 'bench/baseline/server.mjs'), '--port', '0'], { stdin: 'pipe' });
+  const port = Number((await readyLine(proc, logs, /\{"port":(\d+)\}/, 'baseline', 15_000))[1]);
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitHealthy(`${baseUrl}/health`, proc, logs, 10_000);
   return {
@@ -182,17 +192,7 @@ export async function startReference({ harness = 'wrangler' } = {}) {
     '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
     '--persist-to', persistDir, '--show-interactive-dev-session=false', '--log-level', 'warn',
   ];
-  const proc = spawn(WRANGLER, args, {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1', NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  live.add(proc.pid);
-  const logs = [];
-  const keep = (c) => { logs.push(c.toString()); if (logs.length > 500) logs.splice(0, 250); };
-  proc.stdout.on('data', keep);
-  proc.stderr.on('data', keep);
+  const { proc, logs } = spawnServer(WRANGLER, args);
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
     await waitHealthy(`${baseUrl}/health`, proc, logs, 90_000);
