@@ -65,9 +65,14 @@ struct Counters {
     rev: i64,
 }
 
+/// Both counters in one statement: it runs in every commit's transaction.
 fn persist_counters(sh: &Shared, c: &Counters) -> Result<()> {
-    sh.meta_set("seq", si(c.seq as i64))?;
-    sh.meta_set("rev", si(c.rev))
+    sh.sql.exec(
+        "INSERT INTO meta (k, v) VALUES ('seq', ?), ('rev', ?) \
+         ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+        vec![si(c.seq as i64), si(c.rev)],
+    )?;
+    Ok(())
 }
 
 fn apply_message(
