@@ -67,12 +67,7 @@ struct Counters {
 
 /// Both counters in one statement: it runs in every commit's transaction.
 fn persist_counters(sh: &Shared, c: &Counters) -> Result<()> {
-    sh.sql.exec(
-        "INSERT INTO meta (k, v) VALUES ('seq', ?), ('rev', ?) \
-         ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-        vec![si(c.seq as i64), si(c.rev)],
-    )?;
-    Ok(())
+    sh.meta_set_all(vec![("seq", si(c.seq as i64)), ("rev", si(c.rev))])
 }
 
 fn apply_message(

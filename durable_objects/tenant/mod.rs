@@ -108,9 +108,21 @@ fn var_num(env: &Env, name: &str, default: i64) -> i64 {
 
 impl Shared {
     pub fn meta_set(&self, key: &str, value: SqlStorageValue) -> Result<()> {
+        self.meta_set_all(vec![(key, value)])
+    }
+
+    /// Upserts several `meta` keys in one statement (the commit path writes two per batch).
+    pub fn meta_set_all(&self, pairs: Vec<(&str, SqlStorageValue)>) -> Result<()> {
+        let rows = vec!["(?, ?)"; pairs.len()].join(", ");
+        let binds = pairs
+            .into_iter()
+            .flat_map(|(k, v)| [sv(k), v])
+            .collect::<Vec<_>>();
         self.sql.exec(
-            "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-            vec![sv(key), value],
+            &format!(
+                "INSERT INTO meta (k, v) VALUES {rows} ON CONFLICT (k) DO UPDATE SET v = excluded.v"
+            ),
+            binds,
         )?;
         Ok(())
     }
