@@ -30,7 +30,7 @@ if (!['wrangler', 'miniflare'].includes(HARNESS) || !(REQUESTS > 0) || !(SOCKETS
   process.exit(2);
 }
 
-const runtimeMs = (pgid, f) => async () => {
+const measured = (pgid, f) => async () => {
   const c0 = groupCpu(pgid);
   const t0 = performance.now();
   const { sockets, ...extra } = await f();
@@ -95,12 +95,12 @@ try {
   const preflight = { method: 'OPTIONS', headers: { origin: 'http://probe.example', 'access-control-request-method': 'POST' } };
   const refWs = reference.baseUrl.replace(/^http/, 'ws');
   const cases = [
-    ['reference GET /health (no object)', 'request', () => runtimeMs(reference.pgid(), requests(`${reference.baseUrl}/health`))],
-    ['ours OPTIONS preflight (no storage)', 'request', () => runtimeMs(ours.pgid(), requests(`${ours.baseUrl}/ingest/message-batch`, preflight))],
-    ['ours GET /health (D1 + object)', 'request', () => runtimeMs(ours.pgid(), requests(`${ours.baseUrl}/health`))],
-    [`reference ${SOCKETS} connects`, 'connect', () => runtimeMs(reference.pgid(), storm(Array.from({ length: SOCKETS }, () => `${refWs}/ws?room=costs`)))],
-    [`ours ${SOCKETS} connects, nothing to replay`, 'connect', async () => runtimeMs(ours.pgid(), storm(await feedUrls(ours.baseUrl, admin, ctx.tenant, SOCKETS, { since: head })))],
-    [`ours ${SOCKETS} connects + 1,000-event replay`, 'connect', async () => runtimeMs(ours.pgid(), storm(await feedUrls(ours.baseUrl, admin, ctx.tenant, SOCKETS, { since: seen.seq }), 500_000))],
+    ['reference GET /health (no object)', 'request', () => measured(reference.pgid(), requests(`${reference.baseUrl}/health`))],
+    ['ours OPTIONS preflight (no storage)', 'request', () => measured(ours.pgid(), requests(`${ours.baseUrl}/ingest/message-batch`, preflight))],
+    ['ours GET /health (D1 + object)', 'request', () => measured(ours.pgid(), requests(`${ours.baseUrl}/health`))],
+    [`reference ${SOCKETS} connects`, 'connect', () => measured(reference.pgid(), storm(Array.from({ length: SOCKETS }, () => `${refWs}/ws?room=costs`)))],
+    [`ours ${SOCKETS} connects, nothing to replay`, 'connect', async () => measured(ours.pgid(), storm(await feedUrls(ours.baseUrl, admin, ctx.tenant, SOCKETS, { since: head })))],
+    [`ours ${SOCKETS} connects + 1,000-event replay`, 'connect', async () => measured(ours.pgid(), storm(await feedUrls(ours.baseUrl, admin, ctx.tenant, SOCKETS, { since: seen.seq }), 500_000))],
   ];
   const results = new Map(cases.map(([name]) => [name, []]));
   // Round -1 warms up both workers (first connects, JIT) and is not reported.

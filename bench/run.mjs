@@ -56,10 +56,10 @@ for (let i = 0; i < argv.length; i++) {
 
 const QUICK = flag('--quick');
 const DIRECT = flag('--direct');
+const PROFILE = flag('--profile');
 const HARNESS = opt('--harness', 'wrangler');
 if (!['wrangler', 'miniflare'].includes(HARNESS)) usage(`--harness must be wrangler or miniflare, not ${HARNESS}`);
-if (HARNESS === 'miniflare' && (DIRECT || flag('--profile'))) usage('--direct and --profile need the wrangler harness (they use its proxy and inspector)');
-const PROFILE = flag('--profile');
+if (HARNESS === 'miniflare' && (DIRECT || PROFILE)) usage('--direct and --profile need the wrangler harness (they use its proxy and inspector)');
 const ONLY = opt('--only', null);
 const CLIENT_THREADS = Number(opt('--client-threads', String(Math.min(2, Math.max(1, os.availableParallelism?.() ?? os.cpus().length)))));
 const OUT = opt('--out', join(ROOT, 'bench/results/latest.json'));
