@@ -2,7 +2,7 @@
 // Per-request and per-connect CPU of ours and the reference: the probes behind the tables in
 // docs/benchmarks.md ("The dev harness", "What limits us" 5). Run through script/bench --costs.
 //
-//   node bench/costs.mjs [--harness wrangler|miniflare] [--requests N] [--sockets N] [--rounds N]
+//   node bench/costs.mjs [--harness wrangler|miniflare] [--requests N] [--sockets N] [--rounds N] [--state-dir DIR]
 //
 // For each kind of request it sends N requests (8 in flight) and reports the runtime workerd's
 // CPU per request, read from /proc before and after (so only the process that exists in
@@ -11,9 +11,11 @@
 // runtime's CPU for the storm. After one unreported warm-up round, each measurement is repeated
 // --rounds times, interleaved, so a noisy neighbour shows up as spread rather than as a
 // difference between systems.
+import { tmpdir } from 'node:os';
 import WebSocket from 'ws';
 import { startOurs, startReference, killAllSync } from './lib/servers.mjs';
 import { provisionTenant, ingestBatch, feedUrls, mapLimit } from './lib/targets.mjs';
+import { message, batch } from '../tests/support/client.mjs';
 import { groupCpu, diffCpu } from './lib/procstat.mjs';
 
 const argv = process.argv.slice(2);
@@ -25,8 +27,11 @@ const HARNESS = opt('--harness', 'wrangler');
 const REQUESTS = Number(opt('--requests', '2000'));
 const SOCKETS = Number(opt('--sockets', '1000'));
 const ROUNDS = Number(opt('--rounds', '3'));
+// As in run.mjs: persistence directories are made under the temp dir.
+const STATE_DIR = opt('--state-dir', null);
+if (STATE_DIR !== null) process.env.TMPDIR = STATE_DIR;
 if (!['wrangler', 'miniflare'].includes(HARNESS) || !(REQUESTS > 0) || !(SOCKETS > 0) || !(ROUNDS > 0)) {
-  console.error('usage: node bench/costs.mjs [--harness wrangler|miniflare] [--requests N] [--sockets N] [--rounds N]');
+  console.error('usage: node bench/costs.mjs [--harness wrangler|miniflare] [--requests N] [--sockets N] [--rounds N] [--state-dir DIR]');
   process.exit(2);
 }
 
@@ -50,6 +55,60 @@ function requests(url, init) {
       await r.arrayBuffer();
     });
     return {};
+  };
+}
+
+/** REQUESTS one-message ingests, each a new signal (or all the same one, `duplicate`). */
+function ingests(baseUrl, ctx, { duplicate = false } = {}) {
+  return async () => {
+    const prefix = 3000000000000000000n + BigInt(Math.floor(Math.random() * 1e9)) * 10000n;
+    await mapLimit(Array.from({ length: REQUESTS }), 8, async (_, k) => {
+      const id = String(duplicate ? 1000000000000000001n : prefix + BigInt(k));
+      const r = await fetch(`${baseUrl}/ingest/message-batch`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ctx.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(batch(ctx, [message(ctx, { discord_message_id: id })])),
+      });
+      await r.arrayBuffer();
+      if (r.status !== 200) throw new Error(`ingest: ${r.status}`);
+    });
+    return {};
+  };
+}
+
+/** REQUESTS publishes to a reference room with no subscribers, with a frame of our size. */
+function publishes(baseUrl, frame) {
+  return requests(`${baseUrl}/publish?room=costs-empty`, { method: 'POST', body: frame });
+}
+
+/**
+ * Opens SOCKETS sockets to a fresh reference room, then publishes `frames` frames of `size`
+ * bytes one after another and waits until every socket has every frame: the runtime's CPU per
+ * delivered message, as a function of the frame's size (what a cheaper serialisation could save).
+ */
+function broadcast(baseUrl, pgid, size, frames = 100) {
+  return async () => {
+    const room = `size-${size}-${Math.random().toString(36).slice(2)}`;
+    const wsBase = baseUrl.replace(/^http/, 'ws');
+    const sockets = [];
+    let received = 0;
+    await Promise.all(Array.from({ length: SOCKETS }, () => new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${wsBase}/ws?room=${room}`, { perMessageDeflate: false });
+      sockets.push(ws);
+      ws.on('open', resolve);
+      ws.on('error', reject);
+      ws.on('message', () => { received++; });
+    })));
+    const body = JSON.stringify({ type: 'signal.created', seq: 1, pad: 'x'.repeat(Math.max(0, size - 40)) });
+    const c0 = groupCpu(pgid);
+    const t0 = performance.now();
+    for (let i = 0; i < frames; i++) {
+      const r = await fetch(`${baseUrl}/publish?room=${room}`, { method: 'POST', body });
+      await r.arrayBuffer();
+    }
+    while (received < frames * SOCKETS && performance.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 5));
+    const cpuMs = diffCpu(c0, groupCpu(pgid))['workerd:runtime'] ?? 0;
+    return { sockets, usPerMessage: (cpuMs * 1000) / (frames * SOCKETS), bytes: body.length, complete: received === frames * SOCKETS };
   };
 }
 
@@ -92,12 +151,21 @@ try {
     const ids = Array.from({ length: 100 }, (_, j) => String(2000000000000000000n + BigInt(i + j)));
     head = (await ingestBatch(ours.baseUrl, ctx, ids)).seq;
   }
+  // Ingest cases write to a tenant of their own, so the connect cases' cursors stay valid.
+  const ingestCtx = await provisionTenant(ours.baseUrl, admin, 'costs-ingest');
+  await ingestBatch(ours.baseUrl, ingestCtx, ['1000000000000000001']);
+  // What the reference publishes: about the size of the frame ours sends for one signal.
+  const frame = JSON.stringify({ type: 'signal.created', seq: 1, signal: message(ingestCtx, { discord_message_id: '1' }) });
   const preflight = { method: 'OPTIONS', headers: { origin: 'http://probe.example', 'access-control-request-method': 'POST' } };
   const refWs = reference.baseUrl.replace(/^http/, 'ws');
   const cases = [
     ['reference GET /health (no object)', 'request', () => measured(reference.pgid(), requests(`${reference.baseUrl}/health`))],
     ['ours OPTIONS preflight (no storage)', 'request', () => measured(ours.pgid(), requests(`${ours.baseUrl}/ingest/message-batch`, preflight))],
     ['ours GET /health (D1 + object)', 'request', () => measured(ours.pgid(), requests(`${ours.baseUrl}/health`))],
+    ['reference POST /publish (no subscriber)', 'request', () => measured(reference.pgid(), publishes(reference.baseUrl, frame))],
+    ['ours ingest, 1 new message (no subscriber)', 'request', () => measured(ours.pgid(), ingests(ours.baseUrl, ingestCtx))],
+    ['ours ingest, 1 duplicate message', 'request', () => measured(ours.pgid(), ingests(ours.baseUrl, ingestCtx, { duplicate: true }))],
+    ...[96, 540, 4096].map((size) => [`reference broadcast, ${size}-byte frames`, 'broadcast', () => measured(reference.pgid(), broadcast(reference.baseUrl, reference.pgid(), size))]),
     [`reference ${SOCKETS} connects`, 'connect', () => measured(reference.pgid(), storm(Array.from({ length: SOCKETS }, () => `${refWs}/ws?room=costs`)))],
     [`ours ${SOCKETS} connects, nothing to replay`, 'connect', async () => measured(ours.pgid(), storm(await feedUrls(ours.baseUrl, admin, ctx.tenant, SOCKETS, { since: head })))],
     [`ours ${SOCKETS} connects + 1,000-event replay`, 'connect', async () => measured(ours.pgid(), storm(await feedUrls(ours.baseUrl, admin, ctx.tenant, SOCKETS, { since: seen.seq }), 500_000))],
@@ -110,11 +178,14 @@ try {
       if (round >= 0) results.get(name).push(r);
     }
   }
-  console.log(`\nharness ${HARNESS}; ${REQUESTS} requests (8 in flight) or ${SOCKETS} sockets at once; ${ROUNDS} rounds; runtime workerd CPU from /proc\n`);
+  console.log(`\nharness ${HARNESS}; state under ${tmpdir()}; ${REQUESTS} requests (8 in flight) or ${SOCKETS} sockets at once; ${ROUNDS} rounds; runtime workerd CPU from /proc\n`);
   for (const [name, kind] of cases) {
     const rs = results.get(name);
     const fmt = (xs, d = 0) => xs.map((x) => x.toFixed(d)).join(' ');
-    if (kind === 'request') {
+    if (kind === 'broadcast') {
+      const note = rs.every((r) => r.complete) ? '' : '  (incomplete!)';
+      console.log(`${name.padEnd(44)} runtime µs/message ${fmt(rs.map((r) => r.usPerMessage), 1)}  (${SOCKETS} sockets × 100 frames)${note}`);
+    } else if (kind === 'request') {
       console.log(`${name.padEnd(44)} runtime µs/request ${fmt(rs.map((r) => (r.cpuMs * 1000) / REQUESTS))}`);
     } else {
       const mb = rs[0].mb ? `  (${rs[0].mb.toFixed(0)} MB received)` : '';

@@ -3,7 +3,7 @@
 //
 //   node bench/run.mjs [--quick] [--only <scenario-substring>] [--harness wrangler|miniflare] [--direct] [--profile] [--client ws|raw]
 //                      [--ours-var KEY=VALUE]…
-//                      [--client-threads N] [--out FILE]
+//                      [--client-threads N] [--state-dir DIR] [--reference-shards K] [--out FILE]
 //
 // Starts the real worker (tests/support/server.mjs), a Node `ws` broadcast baseline and the
 // reference Durable Object, drives each through its public HTTP API while subscriber WebSockets
@@ -36,19 +36,21 @@ const opt = (name, dflt) => {
 };
 function usage(err) {
   if (err) console.error(`error: ${err}`);
-  console.error('usage: script/bench [--quick] [--only <scenario-substring>] [--harness wrangler|miniflare] [--direct] [--profile] [--client ws|raw] [--client-threads N] [--ours-var KEY=VALUE]… [--out FILE]');
+  console.error('usage: script/bench [--quick] [--only <scenario-substring>] [--harness wrangler|miniflare] [--direct] [--profile] [--client ws|raw] [--client-threads N] [--ours-var KEY=VALUE]… [--state-dir DIR] [--reference-shards K] [--out FILE]');
   console.error('  --harness wrangler (default): ours and the reference under `wrangler dev`, as the run command starts them;');
   console.error('            miniflare: the same builds and configs under Miniflare\'s API — workerd without the dev proxy and inspector');
   console.error('  --warmup N  uncounted signals before each system\'s first latency run per subscriber count (default 10, quick 5)');
   console.error('  --ours-var  override one of our worker\'s [vars] (e.g. PROJECTION_DEBOUNCE_MS=50) to measure a tuning; ACCESS_LOG defaults to errors');
   console.error('  --profile CPU-profile our worker\'s isolate during each of its runs (bench/results/profile-*.json)');
   console.error('  --direct  talk to the runtime workerd port, bypassing wrangler dev\'s proxy (ours and reference)');
+  console.error('  --state-dir  where the servers keep local storage (default: the OS temp dir, on disk; e.g. /dev/shm for memory)');
+  console.error('  --reference-shards K  run the reference as K servers (K workerd threads), subscribers spread over them (default 1)');
   console.error('  --client  subscriber WebSocket client: ws (the ws package, default) or raw (bench/lib/rawws.mjs)');
   process.exit(err ? 2 : 0);
 }
 if (flag('--help') || flag('-h')) usage();
 const BOOLEAN = new Set(['--quick', '--direct', '--profile']);
-const known = new Set([...BOOLEAN, '--harness', '--warmup', '--only', '--client', '--client-threads', '--out', '--ours-var']);
+const known = new Set([...BOOLEAN, '--harness', '--warmup', '--only', '--client', '--client-threads', '--out', '--ours-var', '--state-dir', '--reference-shards']);
 for (let i = 0; i < argv.length; i++) {
   if (!known.has(argv[i])) usage(`unknown argument ${argv[i]}`);
   if (!BOOLEAN.has(argv[i])) i++;
@@ -61,6 +63,19 @@ const HARNESS = opt('--harness', 'wrangler');
 if (!['wrangler', 'miniflare'].includes(HARNESS)) usage(`--harness must be wrangler or miniflare, not ${HARNESS}`);
 if (HARNESS === 'miniflare' && (DIRECT || PROFILE)) usage('--direct and --profile need the wrangler harness (they use its proxy and inspector)');
 const ONLY = opt('--only', null);
+// Sharding measured on the obvious design: one workerd runs everything on one thread, so shards
+// that get threads of their own (as objects do in production) need processes of their own here.
+const REFERENCE_SHARDS = Number(opt('--reference-shards', '1'));
+if (!Number.isInteger(REFERENCE_SHARDS) || REFERENCE_SHARDS < 1 || REFERENCE_SHARDS > 8) usage('--reference-shards needs 1..8');
+if (REFERENCE_SHARDS > 1 && DIRECT) usage('--reference-shards and --direct do not combine');
+// Every server's persistence directory (and wrangler's scratch files) is made under the temp
+// dir. Local storage commits wait for the disk; production storage is not a local disk at all,
+// so this lets a run separate the two (docs/benchmarks.md, "What limits us" 4).
+const STATE_DIR = opt('--state-dir', null);
+if (STATE_DIR !== null) {
+  if (!existsSync(STATE_DIR) || !statSync(STATE_DIR).isDirectory()) usage(`--state-dir ${STATE_DIR} is not a directory`);
+  process.env.TMPDIR = STATE_DIR;
+}
 const CLIENT_THREADS = Number(opt('--client-threads', String(Math.min(2, Math.max(1, os.availableParallelism?.() ?? os.cpus().length)))));
 const OUT = opt('--out', join(ROOT, 'bench/results/latest.json'));
 const CLIENT = opt('--client', 'ws');
@@ -181,6 +196,8 @@ function machineInfo() {
     ours_vars: OURS_VARS,
     client: CLIENT === "raw" ? "raw WebSocket client (bench/lib/rawws.mjs)" : "ws package",
     harness: HARNESS,
+    reference_shards: REFERENCE_SHARDS,
+    state_dir: os.tmpdir(),
     path: HARNESS === 'miniflare'
       ? 'Miniflare API: workerd\'s own port, no dev proxy, no inspector'
       : DIRECT ? 'direct to the runtime workerd (wrangler dev proxy bypassed)' : 'through wrangler dev\'s public port (its ProxyWorker relays every request and frame)',
@@ -641,14 +658,25 @@ async function main() {
   const gitDirty = (sh('git', ['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
   const machine = machineInfo();
   log(`signal-relay bench ${QUICK ? '(quick)' : '(full)'} · ${gitSha?.slice(0, 12)}${gitDirty ? ' (dirty tree)' : ''} · wasm ${wasmBytes} bytes · harness ${HARNESS}`);
+  if (REFERENCE_SHARDS > 1) log(`reference: sharded over ${REFERENCE_SHARDS} servers (one workerd process, so one thread, each)`);
   log(`machine: ${machine.cpu_model}, ${machine.cores} cores, ${(machine.memory_bytes / 2 ** 30).toFixed(1)} GiB, node ${machine.node}, workerd ${machine.workerd}, load ${machine.loadavg_at_start.join(' ')}`);
 
   const needRefs = latencySel.length > 0;
+  // One server, or one per shard (started one after another: they share ports' search and disk).
+  const startReferences = async () => {
+    const shards = [];
+    for (let k = 0; k < REFERENCE_SHARDS; k++) {
+      const s = await startReference({ harness: HARNESS });
+      stoppers.push(() => s.stop());
+      shards.push(s);
+    }
+    return REFERENCE_SHARDS === 1 ? shards[0] : shards;
+  };
   log('starting servers …');
   const [ours, baseline, reference] = await Promise.all([
     startOurs(OURS_VARS, { harness: HARNESS }).then((s) => { stoppers.push(() => s.stop()); return s; }),
     needRefs ? startBaseline().then((s) => { stoppers.push(() => s.stop()); return s; }) : null,
-    needRefs ? startReference({ harness: HARNESS }).then((s) => { stoppers.push(() => s.stop()); return s; }) : null,
+    needRefs ? startReferences() : null,
   ].map((p) => Promise.resolve(p)));
   if (DIRECT) {
     for (const s of [ours, reference]) {
@@ -658,7 +686,8 @@ async function main() {
       s.baseUrl = url;
     }
   }
-  log(`  ours ${ours.baseUrl}${baseline ? `, baseline ${baseline.baseUrl}` : ''}${reference ? `, reference ${reference.baseUrl}` : ''}${DIRECT ? ' (direct)' : ''}${HARNESS === 'miniflare' ? ' (miniflare)' : ''}`);
+  const refUrls = reference ? [reference].flat().map((s) => s.baseUrl).join(' ') : '';
+  log(`  ours ${ours.baseUrl}${baseline ? `, baseline ${baseline.baseUrl}` : ''}${reference ? `, reference ${refUrls}` : ''}${DIRECT ? ' (direct)' : ''}${HARNESS === 'miniflare' ? ' (miniflare)' : ''}`);
 
   pool = new SubscriberPool({ threads: CLIENT_THREADS, hrBase, client: CLIENT });
   const rows = [];

@@ -34,24 +34,31 @@ function readStat(pid) {
   }
 }
 
-/** CPU ms per command name (workerd split as above) for every process in group `pgid`. */
+/**
+ * CPU ms per command name (workerd split as above) for every process in group `pgid` — or in
+ * any of several groups, given an array (a sharded reference runs one server per shard).
+ */
 export function groupCpu(pgid) {
   const out = {};
-  if (!pgid) return out;
+  const groups = new Set([pgid].flat().filter(Boolean));
+  if (!groups.size) return out;
   let pids;
   try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return out; }
-  const workerds = [];
+  const workerds = new Map(); // pgrp → workerd processes
   for (const pid of pids) {
     const s = readStat(pid);
-    if (!s || s.pgrp !== pgid) continue;
-    if (s.comm.startsWith('workerd')) workerds.push(s);
+    if (!s || !groups.has(s.pgrp)) continue;
+    if (s.comm.startsWith('workerd')) workerds.set(s.pgrp, [...(workerds.get(s.pgrp) ?? []), s]);
     out[s.comm] = (out[s.comm] ?? 0) + s.cpuMs;
   }
   // Under `--harness miniflare` a group has one workerd and no inspector flag: it is the runtime.
-  if (workerds.length === 1 && workerds[0].comm === 'workerd:proxy') {
-    out['workerd:runtime'] = out['workerd:proxy'];
-    delete out['workerd:proxy'];
+  for (const ws of workerds.values()) {
+    if (ws.length === 1 && ws[0].comm === 'workerd:proxy') {
+      out['workerd:proxy'] -= ws[0].cpuMs;
+      out['workerd:runtime'] = (out['workerd:runtime'] ?? 0) + ws[0].cpuMs;
+    }
   }
+  if (out['workerd:proxy'] === 0) delete out['workerd:proxy'];
   return out;
 }
 

@@ -157,18 +157,25 @@ export function baselineTarget(baseline, makeFrame) {
   };
 }
 
+/**
+ * The reference, on one server or sharded over several (`--reference-shards`): subscribers are
+ * spread round-robin over the shards, each a separate workerd process and so its own thread, as
+ * separate objects would be in production; a publish goes to every shard at once and counts
+ * from the moment the first request leaves.
+ */
 export function referenceTarget(reference, makeFrame) {
-  const { baseUrl } = reference;
-  const wsUrl = baseUrl.replace(/^http/, 'ws');
+  const shards = [reference].flat();
   return {
     name: 'reference',
     expectInitial: false,
-    pgid: reference.pgid,
+    pgid: () => shards.map((s) => s.pgid()),
     room: async (label) => `${label}-${slugId()}`,
-    urls: async (room, n) => Array.from({ length: n }, () => `${wsUrl}/ws?room=${room}`),
+    urls: async (room, n) => Array.from({ length: n }, (_, k) => `${shards[k % shards.length].baseUrl.replace(/^http/, 'ws')}/ws?room=${room}`),
     publish: (room, id, i) => publishOnce(async () => {
-      const r = await http('POST', `${baseUrl}/publish?room=${room}`, { raw: makeFrame(id, i + 1) });
-      return { ok: r.status === 200, status: r.status, error: r.status === 200 ? null : `${r.status} ${r.text.slice(0, 200)}` };
+      const raw = makeFrame(id, i + 1);
+      const rs = await Promise.all(shards.map((s) => http('POST', `${s.baseUrl}/publish?room=${room}`, { raw })));
+      const bad = rs.find((r) => r.status !== 200);
+      return { ok: !bad, status: bad?.status ?? 200, error: bad ? `${bad.status} ${bad.text.slice(0, 200)}` : null };
     }),
   };
 }
