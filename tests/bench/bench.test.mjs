@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { pct, summary, latencyStats } from '../../bench/lib/stats.mjs';
 import { startOurs, startReference, killAllSync } from '../../bench/lib/servers.mjs';
 import { groupCpu } from '../../bench/lib/procstat.mjs';
+import { referenceTarget } from '../../bench/lib/targets.mjs';
 import { provision, message, ingest, Feed } from '../support/client.mjs';
+import WebSocket from 'ws';
 
 test('percentiles are nearest-rank', () => {
   const s = Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
@@ -47,9 +49,11 @@ test('a signal never sent (no stamp) is not expected of anyone', () => {
 test('the Miniflare harness runs the real product and the reference, and reports their CPU', { timeout: 120_000 }, async (t) => {
   const ours = await startOurs({ ACCESS_LOG: 'errors' }, { harness: 'miniflare' });
   const reference = await startReference({ harness: 'miniflare' });
+  const second = await startReference({ harness: 'miniflare' });
   t.after(async () => {
     await ours.stop();
     await reference.stop();
+    await second.stop();
     killAllSync();
   });
   const server = { baseUrl: ours.baseUrl, adminToken: ours.server.adminToken };
@@ -73,4 +77,28 @@ test('the Miniflare harness runs the real product and the reference, and reports
   const cpu = groupCpu(ours.pgid());
   assert.ok((cpu['workerd:runtime'] ?? 0) > 0, JSON.stringify(cpu));
   assert.equal(cpu['workerd:proxy'], undefined, JSON.stringify(cpu));
+
+  // A sharded reference (--reference-shards): subscribers alternate between the servers, one
+  // publish reaches every subscriber, and the CPU of both processes is the runtime's.
+  const sharded = referenceTarget([reference, second], (id, seq) => JSON.stringify({ type: 'signal.created', seq, id }));
+  const room = await sharded.room('shard-test');
+  const urls = await sharded.urls(room, 4);
+  assert.deepEqual(urls.map((u) => new URL(u).port), [reference, second, reference, second].map((s) => new URL(s.baseUrl).port));
+  const sockets = await Promise.all(urls.map((u) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(u);
+    ws.on('open', () => resolve(ws));
+    ws.on('error', reject);
+  })));
+  const got = sockets.map((ws, k) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`subscriber ${k} got nothing`)), 5_000);
+    ws.once('message', (d) => { clearTimeout(timer); resolve(JSON.parse(String(d))); });
+  }));
+  const pub = await sharded.publish(room, '42', 0);
+  assert.equal(pub.ok, true, pub.error);
+  for (const f of await Promise.all(got)) assert.deepEqual(f, { type: 'signal.created', seq: 1, id: '42' });
+  for (const ws of sockets) ws.close();
+  const both = groupCpu(sharded.pgid());
+  const one = groupCpu(reference.pgid());
+  assert.ok(both['workerd:runtime'] > one['workerd:runtime'], JSON.stringify({ both, one }));
+  assert.equal(both['workerd:proxy'], undefined, JSON.stringify(both));
 });
