@@ -11,6 +11,7 @@
 // runtime's CPU for the storm. After one unreported warm-up round, each measurement is repeated
 // --rounds times, interleaved, so a noisy neighbour shows up as spread rather than as a
 // difference between systems.
+import { existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import WebSocket from 'ws';
 import { startOurs, startReference, killAllSync } from './lib/servers.mjs';
@@ -29,8 +30,9 @@ const SOCKETS = Number(opt('--sockets', '1000'));
 const ROUNDS = Number(opt('--rounds', '3'));
 // As in run.mjs: persistence directories are made under the temp dir.
 const STATE_DIR = opt('--state-dir', null);
-if (STATE_DIR !== null) process.env.TMPDIR = STATE_DIR;
-if (!['wrangler', 'miniflare'].includes(HARNESS) || !(REQUESTS > 0) || !(SOCKETS > 0) || !(ROUNDS > 0)) {
+const badStateDir = STATE_DIR !== null && !(existsSync(STATE_DIR) && statSync(STATE_DIR).isDirectory());
+if (STATE_DIR !== null && !badStateDir) process.env.TMPDIR = STATE_DIR;
+if (!['wrangler', 'miniflare'].includes(HARNESS) || !(REQUESTS > 0) || !(SOCKETS > 0) || !(ROUNDS > 0) || badStateDir) {
   console.error('usage: node bench/costs.mjs [--harness wrangler|miniflare] [--requests N] [--sockets N] [--rounds N] [--state-dir DIR]');
   process.exit(2);
 }

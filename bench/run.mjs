@@ -662,7 +662,7 @@ async function main() {
   log(`machine: ${machine.cpu_model}, ${machine.cores} cores, ${(machine.memory_bytes / 2 ** 30).toFixed(1)} GiB, node ${machine.node}, workerd ${machine.workerd}, load ${machine.loadavg_at_start.join(' ')}`);
 
   const needRefs = latencySel.length > 0;
-  // One server, or one per shard (started one after another: they share ports' search and disk).
+  // One server, or one per shard (started one after another, so their free-port searches cannot race).
   const startReferences = async () => {
     const shards = [];
     for (let k = 0; k < REFERENCE_SHARDS; k++) {
