@@ -91,16 +91,10 @@ function publishes(baseUrl, frame) {
 function broadcast(baseUrl, pgid, size, frames = 100) {
   return async () => {
     const room = `size-${size}-${Math.random().toString(36).slice(2)}`;
-    const wsBase = baseUrl.replace(/^http/, 'ws');
-    const sockets = [];
+    const url = `${baseUrl.replace(/^http/, 'ws')}/ws?room=${room}`;
+    const { sockets } = await storm(Array.from({ length: SOCKETS }, () => url))();
     let received = 0;
-    await Promise.all(Array.from({ length: SOCKETS }, () => new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${wsBase}/ws?room=${room}`, { perMessageDeflate: false });
-      sockets.push(ws);
-      ws.on('open', resolve);
-      ws.on('error', reject);
-      ws.on('message', () => { received++; });
-    })));
+    for (const ws of sockets) ws.on('message', () => { received++; });
     const body = JSON.stringify({ type: 'signal.created', seq: 1, pad: 'x'.repeat(Math.max(0, size - 40)) });
     const c0 = groupCpu(pgid);
     const t0 = performance.now();
