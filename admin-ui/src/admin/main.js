@@ -1,39 +1,34 @@
-// Operator console: sign-in with the admin token, then a hash router over three views.
-//   #/                          tenants
-//   #/t/<tenant>                tenant: connectors, feed stats
-//   #/t/<tenant>/c/<connector>  connector: settings, available channels, mappings, signals, live feed
-import { createApi } from '../shared/api.js';
+// Operator console: sign-in with the admin token, then a hash router over the views in ROUTES.
+// A view is `render(root, ctx, params)`; it returns (or resolves to) a cleanup function that
+// runs when the operator leaves it.
 import { h, link, replace } from '../shared/dom.js';
+import { hashSegments, matchRoute } from '../shared/router.js';
+import { adminToken, createSession } from '../shared/session.js';
 import { startClock } from '../shared/signal-card.js';
+import { renderConnector } from './connector/index.js';
 import { renderSignIn } from './signin.js';
-import { renderTenants } from './tenants.js';
 import { renderTenant } from './tenant.js';
-import { renderConnector } from './connector.js';
+import { renderTenants } from './tenants.js';
 
-const TOKEN_KEY = 'signal-relay.admin-token';
+// First match wins; the last route matches every hash.
+const ROUTES = [
+  { name: 'connector', path: 't/:tenant/c/:connector', render: (root, ctx, p) => renderConnector(root, ctx, p.tenant, p.connector) },
+  { name: 'tenant', path: 't/:tenant', render: (root, ctx, p) => renderTenant(root, ctx, p.tenant) },
+  { name: 'tenants', path: '', render: (root, ctx) => renderTenants(root, ctx) },
+];
+
 const main = document.getElementById('main');
 const crumbs = document.getElementById('crumbs');
 const signOutBtn = document.getElementById('signout');
 
-export const session = {
-  get token() { return sessionStorage.getItem(TOKEN_KEY); },
-  set token(v) {
-    if (v) sessionStorage.setItem(TOKEN_KEY, v);
-    else sessionStorage.removeItem(TOKEN_KEY);
-  },
-};
+const session = createSession({
+  credential: adminToken,
+  probe: (api) => api.get('/v1/admin/tenants'),
+  onChange: () => route(),
+  expiredNotice: 'The admin token was rejected (401). Sign in again.',
+});
 
 let cleanup = null;
-let signInNotice = null;
-
-const api = createApi({
-  token: () => session.token,
-  onUnauthorized: () => {
-    session.token = null;
-    signInNotice = 'The admin token was rejected (401). Sign in again.';
-    route();
-  },
-});
 
 function setCrumbs(items) {
   replace(crumbs, items.length
@@ -42,14 +37,7 @@ function setCrumbs(items) {
     : null);
 }
 
-function parseHash() {
-  const parts = window.location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
-  if (parts[0] === 't' && parts[1] && parts[2] === 'c' && parts[3]) return { view: 'connector', tenant: parts[1], connector: parts[3] };
-  if (parts[0] === 't' && parts[1]) return { view: 'tenant', tenant: parts[1] };
-  return { view: 'tenants' };
-}
-
-export function navigate(path) {
+function navigate(path) {
   if (window.location.hash === path) route();
   else window.location.hash = path;
 }
@@ -60,38 +48,22 @@ async function route() {
     cleanup = null;
   }
   main.replaceChildren();
-  const signedIn = !!session.token;
-  signOutBtn.hidden = !signedIn;
-  if (!signedIn) {
+  signOutBtn.hidden = !session.signedIn;
+  if (!session.signedIn) {
     setCrumbs([]);
     document.title = 'Sign in · Signal Relay';
-    const notice = signInNotice;
-    signInNotice = null;
-    renderSignIn(main, {
-      notice,
-      onToken: async (token) => {
-        // Probe the token before keeping it.
-        const probe = createApi({ token });
-        await probe.get('/v1/admin/tenants');
-        session.token = token;
-        route();
-      },
-    });
+    renderSignIn(main, { notice: session.takeNotice(), onToken: (token) => session.signIn(token) });
     return;
   }
-  const r = parseHash();
-  const ctx = { api, navigate, setCrumbs, main };
-  const view = h('div', { class: 'view', dataset: { view: r.view } });
+  const { route: r, params } = matchRoute(ROUTES, hashSegments());
+  const view = h('div', { class: 'view', dataset: { view: r.name } });
   main.append(view);
-  if (r.view === 'connector') cleanup = await renderConnector(view, ctx, r.tenant, r.connector);
-  else if (r.view === 'tenant') cleanup = await renderTenant(view, ctx, r.tenant);
-  else cleanup = await renderTenants(view, ctx);
+  cleanup = await r.render(view, { api: session.api, navigate, setCrumbs, main }, params);
   if (document.activeElement === document.body) main.focus({ preventScroll: true });
 }
 
 signOutBtn.addEventListener('click', () => {
-  session.token = null;
-  signInNotice = 'Signed out.';
+  session.signOut('Signed out.');
   if (window.location.hash && window.location.hash !== '#/') window.location.hash = '#/';
   else route();
 });

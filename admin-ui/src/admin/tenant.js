@@ -1,21 +1,10 @@
 import { seg, showError } from '../shared/api.js';
 import { busy, field, h, link } from '../shared/dom.js';
 import { formatBytes } from '../shared/format.js';
-import { timeEl } from '../shared/signal-card.js';
-import { SLUG_HINT, SLUG_PATTERN } from './tenants.js';
-import { tokenReveal } from './token-reveal.js';
-
-export function statusBadge(status) {
-  return h('span', { class: `badge ${status === 'active' ? 'active' : status === 'paused' ? 'paused' : ''}`, dataset: { status } }, status);
-}
-
-export function flag(on, label) {
-  return h('span', { class: `badge ${on ? 'ok' : ''}`, title: `${label} ${on ? 'enabled' : 'disabled'}` }, on ? 'on' : 'off');
-}
-
-export function lastSeen(ms) {
-  return ms ? timeEl(ms, { class: 'last-seen' }) : h('span', { class: 'muted last-seen' }, 'never');
-}
+import { hashFor } from '../shared/router.js';
+import {
+  dataTable, emptyRow, errorSlot, flag, inlineError, lastSeen, panel, SLUG_HINT, SLUG_PATTERN, statusBadge, tokenReveal,
+} from '../shared/widgets/index.js';
 
 const STAT_LABELS = [
   ['seq', 'Feed sequence'],
@@ -28,9 +17,9 @@ const STAT_LABELS = [
   ['storage_bytes', 'Object storage'],
 ];
 
-export async function renderTenant(root, { api, navigate, setCrumbs }, tenantKey) {
+export async function renderTenant(root, { api, setCrumbs }, tenantKey) {
   const base = `/v1/admin/tenants/${seg(tenantKey)}`;
-  setCrumbs([['Tenants', '#/'], [tenantKey, `#/t/${encodeURIComponent(tenantKey)}`]]);
+  setCrumbs([['Tenants', '#/'], [tenantKey, hashFor('t/:tenant', { tenant: tenantKey })]]);
   document.title = `${tenantKey} · Signal Relay`;
 
   const title = h('h1', { id: 'tenant-title' }, tenantKey);
@@ -42,7 +31,7 @@ export async function renderTenant(root, { api, navigate, setCrumbs }, tenantKey
 
   const idInput = h('input', { type: 'text', name: 'connector_id', required: true, pattern: SLUG_PATTERN, maxLength: 64, autocomplete: 'off', spellcheck: false });
   const nameInput = h('input', { type: 'text', name: 'name', maxLength: 200, autocomplete: 'off' });
-  const createErrors = h('div', { attrs: { 'aria-live': 'assertive' } });
+  const createErrors = errorSlot();
   const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Create connector');
 
   async function loadConnectors() {
@@ -51,7 +40,7 @@ export async function renderTenant(root, { api, navigate, setCrumbs }, tenantKey
     document.title = `${r.tenant.name || tenantKey} · Signal Relay`;
     tbody.replaceChildren(...(r.connectors.length
       ? r.connectors.map((c) => {
-        const path = `#/t/${encodeURIComponent(tenantKey)}/c/${encodeURIComponent(c.connector_id)}`;
+        const path = hashFor('t/:tenant/c/:connector', { tenant: tenantKey, connector: c.connector_id });
         return h('tr', { dataset: { connector: c.connector_id } },
           h('td', {}, link(path, c.name || c.connector_id), h('span', { class: 'sub' }, c.connector_id)),
           h('td', {}, statusBadge(c.status)),
@@ -61,7 +50,7 @@ export async function renderTenant(root, { api, navigate, setCrumbs }, tenantKey
           h('td', {}, lastSeen(c.last_seen_at)),
           h('td', {}, link(path, 'Manage', { class: 'btn small' })));
       })
-      : [h('tr', { class: 'empty-row' }, h('td', { colSpan: 7 }, 'No connectors yet. Create one below, then configure the connector with its token.'))]));
+      : [emptyRow(7, 'No connectors yet. Create one below, then configure the connector with its token.')]));
   }
 
   async function loadStats() {
@@ -111,24 +100,17 @@ export async function renderTenant(root, { api, navigate, setCrumbs }, tenantKey
       link(`/dashboard/?tenant=${encodeURIComponent(tenantKey)}`, 'Open live dashboard', { class: 'btn' })),
     loadErrors,
     revealSlot,
-    h('section', { class: 'panel', attrs: { 'aria-labelledby': 'connectors-title' } },
-      h('div', { class: 'panel-head' }, h('h2', { id: 'connectors-title' }, 'Connectors')),
-      h('div', { class: 'table-wrap' },
-        h('table', { attrs: { 'aria-labelledby': 'connectors-title' } },
-          h('thead', {}, h('tr', {},
-            ['Connector', 'Status', 'Ingest', 'Forward', 'Config', 'Last seen', ''].map((c) => h('th', { scope: 'col' }, c)))),
-          tbody))),
+    panel({ titleId: 'connectors-title', title: 'Connectors' },
+      dataTable('connectors-title', ['Connector', 'Status', 'Ingest', 'Forward', 'Config', 'Last seen', ''], tbody)),
     h('div', { class: 'grid-2' },
-      h('section', { class: 'panel', attrs: { 'aria-labelledby': 'new-connector-title' } },
-        h('h2', { id: 'new-connector-title' }, 'New connector'),
-        form),
-      h('section', { class: 'panel', attrs: { 'aria-labelledby': 'stats-title' } },
-        h('div', { class: 'panel-head' },
-          h('h2', { id: 'stats-title' }, 'Live feed'),
-          h('span', { class: 'spacer' }),
-          h('button', { type: 'button', class: 'btn small', onclick: loadStats }, 'Refresh')),
-        statsErrors,
-        statsBody)));
+      panel({ titleId: 'new-connector-title', title: 'New connector', bare: true }, form),
+      panel({
+        titleId: 'stats-title',
+        title: 'Live feed',
+        head: [h('span', { class: 'spacer' }), h('button', { type: 'button', class: 'btn small', onclick: loadStats }, 'Refresh')],
+      },
+      statsErrors,
+      statsBody)));
 
   try {
     await loadConnectors();
@@ -136,7 +118,7 @@ export async function renderTenant(root, { api, navigate, setCrumbs }, tenantKey
     if (err.code === 'tenant_not_found') {
       root.replaceChildren(h('section', { class: 'panel' },
         h('h1', {}, 'Tenant not found'),
-        showErrorInline(err),
+        inlineError(err),
         link('#/', 'Back to tenants', { class: 'btn' })));
       return () => {};
     }
@@ -144,12 +126,5 @@ export async function renderTenant(root, { api, navigate, setCrumbs }, tenantKey
   }
   loadStats();
   root.dataset.loaded = 'true';
-  void navigate;
   return () => {};
-}
-
-function showErrorInline(err) {
-  const slot = h('div');
-  showError(slot, err);
-  return slot;
 }

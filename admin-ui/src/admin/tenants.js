@@ -1,9 +1,8 @@
 import { showError } from '../shared/api.js';
 import { busy, field, h, link } from '../shared/dom.js';
+import { hashFor } from '../shared/router.js';
 import { timeEl } from '../shared/signal-card.js';
-
-export const SLUG_HINT = 'Lowercase letters, digits, “-” and “_”; starts with a letter or digit.';
-export const SLUG_PATTERN = '[a-z0-9][a-z0-9_\\-]{0,63}';
+import { dataTable, emptyRow, errorSlot, panel, SLUG_HINT, SLUG_PATTERN } from '../shared/widgets/index.js';
 
 export async function renderTenants(root, { api, navigate, setCrumbs }) {
   setCrumbs([['Tenants', '#/']]);
@@ -14,7 +13,7 @@ export async function renderTenants(root, { api, navigate, setCrumbs }) {
 
   const keyInput = h('input', { type: 'text', name: 'tenant_key', required: true, pattern: SLUG_PATTERN, maxLength: 64, autocomplete: 'off', spellcheck: false });
   const nameInput = h('input', { type: 'text', name: 'name', maxLength: 200, autocomplete: 'off' });
-  const createErrors = h('div', { attrs: { 'aria-live': 'assertive' } });
+  const createErrors = errorSlot();
   const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Create tenant');
   const form = h('form', {
     attrs: { 'aria-labelledby': 'new-tenant-title' },
@@ -25,7 +24,7 @@ export async function renderTenants(root, { api, navigate, setCrumbs }) {
       if (nameInput.value.trim()) body.name = nameInput.value.trim();
       try {
         const r = await busy(submit, () => api.post('/v1/admin/tenants', body));
-        navigate(`#/t/${encodeURIComponent(r.tenant.tenant_key)}`);
+        navigate(hashFor('t/:tenant', { tenant: r.tenant.tenant_key }));
       } catch (err) {
         showError(createErrors, err, { title: 'Could not create the tenant' });
       }
@@ -38,26 +37,20 @@ export async function renderTenants(root, { api, navigate, setCrumbs }) {
   createErrors);
 
   root.append(
-    h('section', { class: 'panel', attrs: { 'aria-labelledby': 'tenants-title' } },
-      h('div', { class: 'panel-head' }, h('h1', { id: 'tenants-title' }, 'Tenants'), count),
+    panel({ titleId: 'tenants-title', title: 'Tenants', heading: 'h1', head: [count] },
       listErrors,
-      h('div', { class: 'table-wrap' },
-        h('table', { attrs: { 'aria-labelledby': 'tenants-title' } },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Tenant'), h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Created'))),
-          tbody))),
-    h('section', { class: 'panel', attrs: { 'aria-labelledby': 'new-tenant-title' } },
-      h('h2', { id: 'new-tenant-title' }, 'New tenant'),
-      form));
+      dataTable('tenants-title', ['Tenant', 'Key', 'Created'], tbody)),
+    panel({ titleId: 'new-tenant-title', title: 'New tenant', bare: true }, form));
 
   try {
     const { tenants } = await api.get('/v1/admin/tenants');
     count.textContent = String(tenants.length);
     tbody.replaceChildren(...(tenants.length
       ? tenants.map((t) => h('tr', { dataset: { tenant: t.tenant_key } },
-        h('td', {}, link(`#/t/${encodeURIComponent(t.tenant_key)}`, t.name || t.tenant_key)),
+        h('td', {}, link(hashFor('t/:tenant', { tenant: t.tenant_key }), t.name || t.tenant_key)),
         h('td', {}, h('code', {}, t.tenant_key)),
         h('td', {}, timeEl(t.created_at))))
-      : [h('tr', { class: 'empty-row' }, h('td', { colSpan: 3 }, 'No tenants yet. Create the first one below.'))]));
+      : [emptyRow(3, 'No tenants yet. Create the first one below.')]));
   } catch (err) {
     showError(listErrors, err, { title: 'Could not load tenants' });
   }

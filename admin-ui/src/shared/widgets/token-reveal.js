@@ -1,7 +1,7 @@
 // Shows a connector token exactly once, with a copy button and a clear warning. The token lives
 // only in this element: it is not stored anywhere and disappears when dismissed or when the
 // operator leaves the page.
-import { h } from '../shared/dom.js';
+import { h } from '../dom.js';
 
 async function copyText(text, input) {
   try {

@@ -1,0 +1,57 @@
+// What the connector page knows about its connector, shared by its panels. Panels never call
+// each other's renderers: a change is published under a topic and every panel that subscribed
+// to it re-renders itself.
+//
+// Topics: 'connector' (status, flags, token, discovery request), 'config-version', 'sources',
+// 'mappings', 'discovery' (the guilds and channels the connector reported).
+import { seg } from '../../shared/api.js';
+
+export function createConnectorState(tenantKey, connectorId) {
+  const subscribers = []; // [topics, fn], in subscription order
+  const st = {
+    tenantKey,
+    connectorId,
+    base: `/v1/admin/tenants/${seg(tenantKey)}/connectors/${seg(connectorId)}`,
+    connector: null,
+    sources: [],
+    mappings: [],
+    guilds: [],
+    channels: [],
+
+    /** Calls fn whenever one of `topics` changes (once per change, however many it names). */
+    subscribe(topics, fn) {
+      subscribers.push([new Set(topics), fn]);
+    },
+    /** Tells the subscribers of any of `topics`, in the order they subscribed. */
+    publish(...topics) {
+      for (const [wants, fn] of subscribers) {
+        if (topics.some((t) => wants.has(t))) fn();
+      }
+    },
+    /** Replaces some of the fields above and publishes each replaced one as its topic. */
+    update(fields) {
+      Object.assign(st, fields);
+      const topics = Object.keys(fields).map((k) => (k === 'guilds' || k === 'channels' ? 'discovery' : k));
+      st.publish(...new Set(topics));
+    },
+    /** Every admin write answers with the connector's new config_version. */
+    setConfigVersion(v) {
+      if (typeof v === 'number' && st.connector) {
+        st.connector.config_version = v;
+        st.publish('config-version');
+      }
+    },
+
+    channelName(id) {
+      return st.channels.find((c) => c.channel_id === id)?.name || null;
+    },
+    channelLabel(id) {
+      const name = st.channelName(id);
+      return name ? `#${name}` : id;
+    },
+    guildLabel(id) {
+      return st.guilds.find((g) => g.guild_id === id)?.name || id;
+    },
+  };
+  return st;
+}
