@@ -10,10 +10,10 @@ import { createApi, seg, showError } from '../shared/api.js';
 import { busy, field, h, option } from '../shared/dom.js';
 import { feedUrlForTicket, LiveFeed, SignalStore } from '../shared/feed.js';
 import { compareSignalsDesc, renderSignal, startClock } from '../shared/signal-card.js';
+import { adminToken, dashboardTenant } from '../shared/session.js';
 import { statusIndicator } from '../shared/status.js';
+import { inlineError } from '../shared/widgets/index.js';
 
-const TOKEN_KEY = 'signal-relay.admin-token';
-const TENANT_KEY = 'signal-relay.dashboard-tenant';
 const MAX_SIGNALS = 300;
 
 const main = document.getElementById('main');
@@ -63,11 +63,11 @@ function renderForm(notice, error) {
   tenantNameEl.hidden = true;
   const tenantInput = h('input', {
     type: 'text', name: 'tenant_key', required: true, autocomplete: 'off', spellcheck: false,
-    value: params.get('tenant') ?? sessionStorage.getItem(TENANT_KEY) ?? '',
+    value: params.get('tenant') ?? dashboardTenant.get() ?? '',
   });
   const tokenInput = h('input', {
     type: 'password', name: 'admin_token', required: true, autocomplete: 'current-password',
-    value: sessionStorage.getItem(TOKEN_KEY) ?? '',
+    value: adminToken.get() ?? '',
   });
   const errors = h('div', { attrs: { 'aria-live': 'assertive' } });
   const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Open live signals');
@@ -86,8 +86,8 @@ function renderForm(notice, error) {
         showError(errors, err, { title: 'Could not open the feed' });
         return;
       }
-      sessionStorage.setItem(TOKEN_KEY, token);
-      sessionStorage.setItem(TENANT_KEY, tenant);
+      adminToken.set(token);
+      dashboardTenant.set(tenant);
       const q = new URLSearchParams(window.location.search);
       q.set('tenant', tenant);
       window.history.replaceState(null, '', `${window.location.pathname}?${q}`);
@@ -97,7 +97,7 @@ function renderForm(notice, error) {
   h('h1', { id: 'connect-title' }, 'Live signals'),
   h('p', { class: 'muted' }, 'Signals appear here the moment they are posted, with edits and deletions applied live.'),
   notice ? h('p', { class: 'notice', attrs: { role: 'status' } }, notice) : null,
-  error ? (() => { const s = h('div'); showError(s, error); return s; })() : null,
+  error ? inlineError(error) : null,
   field('Tenant key', tenantInput).wrap,
   field('Access token', tokenInput, 'For now, an operator (admin) token. Kept in this tab only.').wrap,
   errors,
@@ -307,7 +307,7 @@ leaveBtn.addEventListener('click', () => {
   feed = null;
   const wasTicket = session?.mode === 'ticket';
   session = null;
-  if (!wasTicket) sessionStorage.removeItem(TOKEN_KEY);
+  if (!wasTicket) adminToken.set(null);
   status.set({ state: 'idle' });
   renderForm(wasTicket ? 'The shared link was closed.' : 'Signed out.');
 });
@@ -320,9 +320,9 @@ if (urlTicket) {
   } else {
     begin({ mode: 'ticket', ticket: urlTicket, tenant: claims?.t ?? null });
   }
-} else if (sessionStorage.getItem(TOKEN_KEY) && (params.get('tenant') || sessionStorage.getItem(TENANT_KEY)) && params.get('tenant') !== '') {
-  const tenant = params.get('tenant') || sessionStorage.getItem(TENANT_KEY);
-  begin({ mode: 'token', tenant, token: sessionStorage.getItem(TOKEN_KEY) });
+} else if (adminToken.get() && (params.get('tenant') || dashboardTenant.get()) && params.get('tenant') !== '') {
+  const tenant = params.get('tenant') || dashboardTenant.get();
+  begin({ mode: 'token', tenant, token: adminToken.get() });
 } else {
   renderForm();
 }
