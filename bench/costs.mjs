@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import WebSocket from 'ws';
 import { startOurs, startReference, killAllSync } from './lib/servers.mjs';
 import { provisionTenant, ingestBatch, feedUrls, mapLimit } from './lib/targets.mjs';
-import { message, batch } from '../tests/support/client.mjs';
+import { message, batch } from '../harness/client.mjs';
 import { groupCpu, diffCpu } from './lib/procstat.mjs';
 
 const argv = process.argv.slice(2);

@@ -5,14 +5,14 @@
 //                      [--ours-var KEY=VALUE]…
 //                      [--client-threads N] [--state-dir DIR] [--reference-shards K] [--out FILE]
 //
-// Starts the real worker (tests/support/server.mjs), a Node `ws` broadcast baseline and the
+// Starts the real worker (harness/worker.mjs), a Node `ws` broadcast baseline and the
 // reference Durable Object, drives each through its public HTTP API while subscriber WebSockets
 // held by worker threads stamp every receipt, and writes bench/results/latest.json.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, dirname } from 'node:path';
-import { ROOT } from '../tests/support/server.mjs';
+import { ROOT } from '../harness/process.mjs';
 import { makeClock } from './lib/clock.mjs';
 import { SubscriberPool } from './lib/pool.mjs';
 import { latencyStats, summary, round } from './lib/stats.mjs';

@@ -6,7 +6,7 @@
 //   publish(room, id, i)      deliver signal i with this discord_message_id → {ok, status, seq}
 //   expectInitial             whether a new socket first receives an initial frame (snapshot)
 import { randomUUID } from 'node:crypto';
-import { message, batch } from '../../tests/support/client.mjs';
+import { message, batch } from '../../harness/client.mjs';
 
 /** A network-level failure (no HTTP answer), with undici's cause spelled out. */
 function describe(e) {

@@ -7,7 +7,7 @@ import { pct, summary, latencyStats } from '../../bench/lib/stats.mjs';
 import { startOurs, startReference, killAllSync } from '../../bench/lib/servers.mjs';
 import { groupCpu } from '../../bench/lib/procstat.mjs';
 import { referenceTarget } from '../../bench/lib/targets.mjs';
-import { provision, message, ingest, Feed } from '../support/client.mjs';
+import { provision, message, ingest, Feed } from '../../harness/client.mjs';
 import WebSocket from 'ws';
 
 test('percentiles are nearest-rank', () => {

@@ -2,9 +2,9 @@
 // available channels picked from discovery, mappings, connector controls, signals, live feed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from '../support/server.mjs';
-import { Api, message, snowflake } from '../support/client.mjs';
-import { ensureUiBuilt, launch, optionLabels, poll, screenshot, texts, unlabelled } from '../support/browser.mjs';
+import { startServer } from '../../harness/worker.mjs';
+import { Api, message, snowflake } from '../../harness/client.mjs';
+import { ensureUiBuilt, launch, optionLabels, poll, screenshot, texts, unlabelled } from '../../harness/browser.mjs';
 
 const TENANT = 'acme-ops';
 const CONNECTOR = 'discord-main';

@@ -2,9 +2,9 @@
 // XSS-safe rendering, reconnect with resume, channel filter, ticket links.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from '../support/server.mjs';
-import { ingest, message, provision, snowflake, ticket } from '../support/client.mjs';
-import { ensureUiBuilt, launch, optionLabels, poll, screenshot, unlabelled } from '../support/browser.mjs';
+import { startServer } from '../../harness/worker.mjs';
+import { ingest, message, provision, snowflake, ticket } from '../../harness/client.mjs';
+import { ensureUiBuilt, launch, optionLabels, poll, screenshot, unlabelled } from '../../harness/browser.mjs';
 
 const GUILD = '1300000000000000000';
 const CH_A = snowflake();

@@ -1,8 +1,8 @@
 // The operator API: auth, tenants, connectors, sources, mappings, discovery, listings.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from '../support/server.mjs';
-import { Api, provision, message, ingest } from '../support/client.mjs';
+import { startServer } from '../../harness/worker.mjs';
+import { Api, provision, message, ingest } from '../../harness/client.mjs';
 
 let server;
 let admin;

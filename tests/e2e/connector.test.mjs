@@ -1,8 +1,8 @@
 // The connector wire protocol (shared/connector-protocol.md) against the real worker.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from '../support/server.mjs';
-import { Api, provision, message, batch, ingest, snowflake } from '../support/client.mjs';
+import { startServer } from '../../harness/worker.mjs';
+import { Api, provision, message, batch, ingest, snowflake } from '../../harness/client.mjs';
 
 let server;
 before(async () => { server = await startServer({ vars: { MAX_BODY_BYTES: '65536', MAX_BATCH_MESSAGES: '5' } }); });

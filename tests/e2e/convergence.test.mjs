@@ -2,8 +2,8 @@
 // spread over separate requests, reach the same final state.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from '../support/server.mjs';
-import { provision, message, batch, snowflake, Feed, eventually } from '../support/client.mjs';
+import { startServer } from '../../harness/worker.mjs';
+import { provision, message, batch, snowflake, Feed, eventually } from '../../harness/client.mjs';
 
 let server;
 before(async () => { server = await startServer(); });

@@ -4,8 +4,8 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import WebSocket from 'ws';
-import { startServer } from '../support/server.mjs';
-import { Api, provision, message, ingest, Feed, ticket } from '../support/client.mjs';
+import { startServer } from '../../harness/worker.mjs';
+import { Api, provision, message, ingest, Feed, ticket } from '../../harness/client.mjs';
 
 const LOG_MAX = 10;
 let server;

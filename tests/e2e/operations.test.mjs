@@ -2,8 +2,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { startServer } from '../support/server.mjs';
-import { Api, provision, message, ingest, Feed, ticket, eventually } from '../support/client.mjs';
+import { startServer } from '../../harness/worker.mjs';
+import { Api, provision, message, ingest, Feed, ticket, eventually } from '../../harness/client.mjs';
 
 const ORIGIN = 'https://app.example.com';
 // 0.00003 days ≈ 2.6 s: short enough to watch retention work in a test.

@@ -1,5 +1,6 @@
 // Runs one worker under Miniflare's API — workerd with no wrangler ProxyWorker in front and no
-// DevTools inspector attached — for `script/bench --harness miniflare`.
+// DevTools inspector attached: harness/worker.mjs's `runtime: 'miniflare'`, which
+// `script/bench --harness miniflare` uses.
 //
 // Why: under `wrangler dev`, every request and every WebSocket frame is relayed by a second
 // workerd (the ProxyWorker), and the runtime reports each request and subrequest to wrangler
@@ -13,7 +14,7 @@
 // (`<persist>/v3/d1`, `<persist>/v3/do`), so `wrangler d1 migrations apply --local
 // --persist-to <persist>` prepares the database beforehand.
 //
-//   node bench/lib/miniflare-host.mjs --config <wrangler.toml> --persist <dir> --port <n> [--vars <json>]
+//   node harness/miniflare-host.mjs --config <wrangler.toml> --persist <dir> --port <n> [--vars <json>]
 //
 // Prints `{"url":"http://127.0.0.1:<port>"}` on stdout once ready; exits on SIGTERM or when
 // stdin closes (the parent died).

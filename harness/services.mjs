@@ -1,0 +1,125 @@
+// Fake external services (Discord's API, Sell.app, a mail sink) started beside the worker, and
+// `startStack`, which starts the requested fakes, then the worker pointed at them, and stops
+// everything in reverse order.
+//
+// A service definition is
+//
+//   { start(): Promise<{ url, stop(), ...extra }>, vars(running): Record<string, string> }
+//
+// `start` brings the fake up on a port of its own; `vars` turns the running fake into the
+// worker `[vars]` that point the worker at it (e.g. `{ DISCORD_API_BASE: running.url }`). An
+// in-process fake (a node:http server in the test process) writes `start` itself; a fake that
+// is a program (a Rust binary built in the workspace, a Node script) is `processService(...)`:
+// a child in its own process group that prints one ready line, `{"port":N}` or `{"url":"…"}`,
+// and exits on SIGTERM or when its stdin closes. Adding a fake is one `defineService` call in
+// the "Registry" section below, e.g.
+//
+//   defineService('fake-discord', processService({
+//     command: () => [join(ROOT, 'target/debug/fake-discord'), ['--port', '0']],
+//     vars: ({ url }) => ({ DISCORD_API_BASE: url }),
+//   }));
+import { readyUrl, spawnGroup, stopGroup, waitHealthy } from './process.mjs';
+import { startServer } from './worker.mjs';
+
+const registry = new Map();
+
+/** Registers a named service definition; names are unique. */
+export function defineService(name, def) {
+  if (registry.has(name)) throw new Error(`service ${name} is already defined`);
+  if (typeof def?.start !== 'function') throw new Error(`service ${name}: a definition needs start()`);
+  registry.set(name, def);
+}
+
+export function serviceNames() {
+  return [...registry.keys()];
+}
+
+function lookup(name) {
+  const def = registry.get(name);
+  if (!def) throw new Error(`unknown service ${name}; defined: ${serviceNames().join(', ') || 'none'}`);
+  return def;
+}
+
+/**
+ * A service that is a program. `command()` returns `[cmd, args]` (run from the repository root);
+ * `health`, if given, is a path polled for a 200 after the ready line. The running service
+ * carries `proc` and `pgid()` (for /proc CPU sampling) and `logs` (the tail of its output).
+ */
+export function processService({ command, vars = () => ({}), health = null, startTimeoutMs = 30_000, graceMs = 3000 }) {
+  return {
+    vars,
+    async start({ name = 'service' } = {}) {
+      const [cmd, args] = command();
+      const { proc, logs } = spawnGroup(cmd, args, { stdin: 'pipe' });
+      let url;
+      try {
+        url = await readyUrl(proc, logs, name, startTimeoutMs);
+        if (health) await waitHealthy(`${url}${health}`, proc, logs, 10_000);
+      } catch (e) {
+        await stopGroup(proc);
+        throw e;
+      }
+      return { url, proc, logs, pgid: () => proc.pid, stop: () => stopGroup(proc, graceMs) };
+    },
+  };
+}
+
+/** Starts one service, by name or as an inline `{ name, start, vars }`. */
+export async function startService(spec) {
+  const { name, def } = typeof spec === 'string' ? { name: spec, def: lookup(spec) } : { name: spec.name, def: spec };
+  if (!name) throw new Error('an inline service needs a name');
+  const running = await def.start({ name });
+  let vars;
+  try {
+    vars = def.vars ? def.vars(running) : {};
+  } catch (e) {
+    await running.stop();
+    throw e;
+  }
+  return { name, ...running, vars };
+}
+
+/**
+ * Starts `services` in order, then the worker with their vars (and `vars`, which win over
+ * theirs) plus `worker` as startServer options. `stop()` stops the worker, then the services in
+ * reverse order; a failure while starting stops whatever had started before rethrowing.
+ *
+ * @returns {Promise<{ server, services: Record<string, object>, vars: Record<string,string>, stop(): Promise<void> }>}
+ */
+export async function startStack({ services = [], vars = {}, worker = {} } = {}) {
+  const started = [];
+  const stopAll = async () => {
+    const errors = [];
+    for (const s of started.reverse()) {
+      try { await s.stop(); } catch (e) { errors.push(e); }
+    }
+    started.length = 0;
+    if (errors.length) throw new AggregateError(errors, `stopping the stack: ${errors.map((e) => e.message).join('; ')}`);
+  };
+  try {
+    const running = {};
+    const merged = {};
+    for (const spec of services) {
+      const s = await startService(spec);
+      if (running[s.name]) throw new Error(`service ${s.name} requested twice`);
+      started.push(s);
+      running[s.name] = s;
+      for (const [k, v] of Object.entries(s.vars)) {
+        if (k in merged) throw new Error(`services set ${k} twice (the second: ${s.name})`);
+        merged[k] = v;
+      }
+    }
+    Object.assign(merged, worker.vars, vars);
+    const server = await startServer({ ...worker, vars: merged });
+    started.push({ name: 'worker', stop: () => server.close() });
+    return { server, services: running, vars: merged, stop: stopAll };
+  } catch (e) {
+    await stopAll().catch(() => {});
+    throw e;
+  }
+}
+
+// -------------------------------------------------------------------------------------------
+// Registry: the fakes every caller can ask for by name. None exists yet; each one the next
+// issues add is one defineService(...) here, as in the header (ROOT from ./process.mjs is where
+// their programs live).
