@@ -1,8 +1,14 @@
-// Seeds the local demo through the public admin and connector APIs (idempotent), writes
-// .dev/credentials.json and prints how to use it.
+// Seeds the local demo through the public admin and connector APIs, writes
+// .dev/credentials.json (relative to the working directory) and prints how to use it.
 //
 //   node script/seed-demo.mjs <base_url> <admin_token>
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+//
+// `script/server` runs this on every start, against whatever an operator left in the console:
+// a paused connector, a rotated token, deleted or edited channels and mappings, a missing or
+// stale credentials file. So every step is idempotent, nothing an operator changed on purpose is
+// undone, and a step that cannot run is skipped with the reason printed. The exit code is 0
+// whenever the server answered; 1 only when it could not be reached at all (2: usage).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const [baseUrl, adminToken] = process.argv.slice(2);
 if (!baseUrl || !adminToken) {
@@ -15,73 +21,160 @@ const GUILD = '1300000000000000000';
 const SOURCE = '1300000000000000100';
 const TARGET = '1300000000000000200';
 const CREDENTIALS = '.dev/credentials.json';
+const DISCORD_EPOCH = 1420070400000n;
+
+const notes = [];
+/** Prints (and counts) a step that was skipped or done differently, and why. */
+function note(reason) {
+  notes.push(reason);
+  console.log(`seed: ${reason}`);
+}
+
+class Unreachable extends Error {}
 
 async function call(method, path, body, token = adminToken) {
-  const res = await fetch(baseUrl + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(baseUrl + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new Unreachable(`${baseUrl} is not reachable (${e.cause?.code ?? e.message})`);
+  }
   const text = await res.text();
   let json = null;
-  try { json = JSON.parse(text); } catch { /* empty body */ }
-  return { status: res.status, json };
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, json, text };
 }
 
-function must(res, ...ok) {
-  if (!ok.includes(res.status)) {
-    console.error('seed failed:', res.status, JSON.stringify(res.json));
-    process.exit(1);
-  }
-  return res;
+/** "403 connector_paused (this connector is paused by an operator)" */
+function describe(res) {
+  const code = res.json?.error_code;
+  const message = res.json?.message ?? res.text.slice(0, 200);
+  return `${res.status}${code ? ` ${code}` : ''}${message ? ` (${message})` : ''}`;
 }
 
-must(await call('POST', '/v1/admin/tenants', { tenant_key: TENANT, name: 'Demo signals' }), 201, 409);
+/** A Discord snowflake for the current time: the id's encoded time agrees with created_at. */
+let counter = 0;
+function snowflakeNow(ms = Date.now()) {
+  counter = (counter + 1) % 4096;
+  return String(((BigInt(ms) - DISCORD_EPOCH) << 22n) + BigInt(counter));
+}
 
-// Reuse the token from an earlier run when it still works; otherwise create or rotate.
-let token = null;
-if (existsSync(CREDENTIALS)) {
+function readCredentials() {
+  let text;
   try {
-    const old = JSON.parse(readFileSync(CREDENTIALS, 'utf8'));
+    text = readFileSync(CREDENTIALS, 'utf8');
+  } catch {
+    return null; // missing: nothing to reuse
+  }
+  try {
+    const c = JSON.parse(text);
+    return c && typeof c === 'object' ? c : null;
+  } catch {
+    note(`${CREDENTIALS} is not valid JSON: replaced it`);
+    return null;
+  }
+}
+
+/**
+ * The demo connector and a token that authenticates it: the one from an earlier run when it still
+ * works, otherwise a new connector's, otherwise a rotated one.
+ */
+async function connectorAndToken() {
+  const path = `/v1/admin/tenants/${TENANT}/connectors/${CONNECTOR}`;
+  const existing = await call('GET', path);
+  if (existing.status === 404) {
+    const created = await call('POST', `/v1/admin/tenants/${TENANT}/connectors`, { connector_id: CONNECTOR, name: 'Demo connector' });
+    if (created.status === 201) return { connector: created.json.connector, token: created.json.token, sources: [], mappings: [] };
+    if (created.status !== 409) throw new Error(`could not create the demo connector: ${describe(created)}`);
+    return connectorAndToken(); // created meanwhile
+  }
+  if (existing.status !== 200) throw new Error(`could not read the demo connector: ${describe(existing)}`);
+  let { connector, sources, mappings } = existing.json;
+
+  const old = readCredentials();
+  if (old?.connector_token) {
+    // A paused connector still reads its config, so this tells a working token from a stale one
+    // whatever the connector's status.
     const probe = await call('GET', `/connectors/${CONNECTOR}/runtime-config?tenant_key=${TENANT}`, undefined, old.connector_token);
-    if (probe.status === 200) token = old.connector_token;
-  } catch { /* unreadable: mint a new token */ }
+    if (probe.status === 200) return { connector, token: old.connector_token, sources, mappings };
+    note(`the connector token in ${CREDENTIALS} was refused (${describe(probe)}; rotated from the console?): rotated it to get a working one`);
+  } else {
+    note(`no connector token in ${CREDENTIALS} to reuse: rotated the demo connector's token`);
+  }
+  const rotated = await call('POST', `${path}/rotate-token`);
+  if (rotated.status !== 200) throw new Error(`could not rotate the demo connector's token: ${describe(rotated)}`);
+  connector = rotated.json.connector;
+  return { connector, token: rotated.json.token, sources, mappings };
 }
-if (!token) {
-  const created = must(await call('POST', `/v1/admin/tenants/${TENANT}/connectors`,
-    { connector_id: CONNECTOR, name: 'Demo connector' }), 201, 409);
-  const res = created.status === 201 ? created
-    : must(await call('POST', `/v1/admin/tenants/${TENANT}/connectors/${CONNECTOR}/rotate-token`), 200);
-  token = res.json.token;
+
+/** The demo's channels and mapping, where they are missing; an operator's edits are kept. */
+async function channelsAndMapping({ sources, mappings }) {
+  const c = `/v1/admin/tenants/${TENANT}/connectors/${CONNECTOR}`;
+  const wanted = [
+    { id: SOURCE, name: '#btc-signals', role: 'a source', body: { guild_id: GUILD, is_source: true, is_target: false } },
+    { id: TARGET, name: '#customer-mirror', role: 'a target', body: { guild_id: GUILD, is_source: false, is_target: true } },
+  ];
+  for (const w of wanted) {
+    const s = sources.find((x) => x.channel_id === w.id);
+    if (!s) {
+      const r = await call('PUT', `${c}/sources/${w.id}`, w.body);
+      if (r.status === 200) sources.push(r.json.source ?? { channel_id: w.id, ...w.body, is_enabled: true });
+      else note(`could not add ${w.name} as ${w.role}: ${describe(r)}`);
+    } else if (s.is_source !== w.body.is_source || s.is_target !== w.body.is_target || s.is_enabled === false) {
+      note(`kept the console's edits to ${w.name} (the demo has it as ${w.role}, enabled)`);
+    }
+  }
+  if (mappings.some((m) => m.source_channel_id === SOURCE && m.target_channel_id === TARGET)) return;
+  const r = await call('PUT', `${c}/mappings/${SOURCE}/${TARGET}`, { filters_json: {}, transform_json: {}, priority: 0 });
+  if (r.status !== 200) note(`skipped the demo mapping #btc-signals → #customer-mirror: ${describe(r)}`);
 }
 
-const c = `/v1/admin/tenants/${TENANT}/connectors/${CONNECTOR}`;
-must(await call('PUT', `${c}/sources/${SOURCE}`, { guild_id: GUILD, is_source: true, is_target: false }), 200);
-must(await call('PUT', `${c}/sources/${TARGET}`, { guild_id: GUILD, is_source: false, is_target: true }), 200);
-must(await call('PUT', `${c}/mappings/${SOURCE}/${TARGET}`, { filters_json: {}, transform_json: {}, priority: 0 }), 200);
-// Names for the admin pickers, as the connector would report them.
-must(await call('POST', '/ingest/channel-guild-sync', {
-  connector_id: CONNECTOR, tenant_key: TENANT, idempotency_key: 'seed-discovery',
-  guilds: [{ discord_guild_id: GUILD, name: 'Demo Signals HQ' }],
-  channels: [
-    { discord_channel_id: SOURCE, guild_id: GUILD, name: 'btc-signals', type: 0, parent_id: null, position: 1 },
-    { discord_channel_id: TARGET, guild_id: GUILD, name: 'customer-mirror', type: 0, parent_id: null, position: 2 },
-  ],
-}, token), 200);
+/** Names for the admin pickers, as the connector would report them. */
+async function discoverySync(connector, token) {
+  if (connector.status === 'paused') {
+    note('demo connector is paused: skipped the discovery sync; resume it in the console');
+    return;
+  }
+  const r = await call('POST', '/ingest/channel-guild-sync', {
+    connector_id: CONNECTOR,
+    tenant_key: TENANT,
+    idempotency_key: 'seed-discovery',
+    guilds: [{ discord_guild_id: GUILD, name: 'Demo Signals HQ' }],
+    channels: [
+      { discord_channel_id: SOURCE, guild_id: GUILD, name: 'btc-signals', type: 0, parent_id: null, position: 1 },
+      { discord_channel_id: TARGET, guild_id: GUILD, name: 'customer-mirror', type: 0, parent_id: null, position: 2 },
+    ],
+  }, token);
+  if (r.status === 403 && r.json?.error_code === 'connector_paused') {
+    note('demo connector is paused: skipped the discovery sync; resume it in the console');
+  } else if (r.status !== 200) {
+    note(`skipped the discovery sync: ${describe(r)}`);
+  } else if (r.json?.rejected?.length) {
+    note(`the discovery sync stored, but ${r.json.rejected.length} item(s) were rejected: ${JSON.stringify(r.json.rejected)}`);
+  }
+}
 
-const credentials = {
-  base_url: baseUrl,
-  admin_token: adminToken,
-  tenant_key: TENANT,
-  connector_id: CONNECTOR,
-  connector_token: token,
-};
-mkdirSync('.dev', { recursive: true });
-writeFileSync(CREDENTIALS, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
+function writeCredentials(credentials) {
+  try {
+    mkdirSync('.dev', { recursive: true });
+    writeFileSync(CREDENTIALS, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
+  } catch (e) {
+    note(`could not write ${CREDENTIALS} (${e.code ?? e.message}); the credentials are printed below`);
+  }
+}
 
-const now = new Date().toISOString();
-const id = String(1300000000000000000n + BigInt(Date.now()) * 4194304n % 1000000000000000n);
-console.log(`
+function printUsage(credentials, connector) {
+  const now = new Date();
+  const id = snowflakeNow(now.getTime());
+  const sentAt = now.toISOString();
+  const paused = connector?.status === 'paused'
+    ? '\n  (The demo connector is paused: this answers 403 connector_paused until you resume it in the console.)\n'
+    : '';
+  console.log(`
 Signal Relay is running.
 
   API            ${baseUrl}
@@ -92,13 +185,62 @@ Signal Relay is running.
 ${JSON.stringify(credentials, null, 2).replace(/^/gm, '    ')}
 
 Send a signal (it appears live on the dashboard):
-
+${paused}
   curl -s ${baseUrl}/ingest/message-batch \\
-    -H 'authorization: Bearer ${token}' -H 'content-type: application/json' \\
-    -d '{"connector_id":"${CONNECTOR}","tenant_key":"${TENANT}","sent_at":"${now}","batch_id":"demo-1",
+    -H 'authorization: Bearer ${credentials.connector_token}' -H 'content-type: application/json' \\
+    -d '{"connector_id":"${CONNECTOR}","tenant_key":"${TENANT}","sent_at":"${sentAt}","batch_id":"demo-${id}",
          "messages":[{"idempotency_key":"${TENANT}:${CONNECTOR}:message:${id}:create","event_type":"create",
          "discord_message_id":"${id}","discord_guild_id":"${GUILD}","discord_channel_id":"${SOURCE}",
          "discord_thread_id":null,"discord_author_id":"1300000000000000999","author_username":"analyst",
          "author_global_name":"Analyst","content_raw":"BTC long 65000, SL 63000","content_clean":"BTC long 65000, SL 63000",
-         "created_at":"${now}","edited_at":null,"deleted_at":null,"attachments":[],"embeds":[]}]}'
+         "created_at":"${sentAt}","edited_at":null,"deleted_at":null,"attachments":[],"embeds":[]}]}'
 `);
+}
+
+async function seed() {
+  const health = await call('GET', '/health', undefined, null);
+  if (health.status !== 200) note(`/health answered ${describe(health)}; seeding anyway`);
+
+  const tenant = await call('POST', '/v1/admin/tenants', { tenant_key: TENANT, name: 'Demo signals' });
+  if (tenant.status === 401) {
+    note('the admin token was refused (401): skipped seeding; check ADMIN_TOKEN in .dev.vars');
+    return;
+  }
+  if (tenant.status !== 201 && tenant.status !== 409) {
+    note(`could not create the demo tenant: ${describe(tenant)}; skipped seeding`);
+    return;
+  }
+
+  let state;
+  try {
+    state = await connectorAndToken();
+  } catch (e) {
+    if (e instanceof Unreachable) throw e;
+    note(`${e.message}: skipped the rest of the seeding`);
+    return;
+  }
+  await channelsAndMapping(state);
+  await discoverySync(state.connector, state.token);
+
+  const credentials = {
+    base_url: baseUrl,
+    admin_token: adminToken,
+    tenant_key: TENANT,
+    connector_id: CONNECTOR,
+    connector_token: state.token,
+  };
+  writeCredentials(credentials);
+  printUsage(credentials, state.connector);
+}
+
+try {
+  await seed();
+  if (notes.length) console.log(`seed: done; ${notes.length} step(s) skipped or done differently, see above`);
+} catch (e) {
+  if (e instanceof Unreachable) {
+    console.error(`seed failed: ${e.message}`);
+    process.exit(1);
+  }
+  // A bug here must not take the server down with it: report it and let the run go on.
+  console.error(`seed: unexpected error, seeding stopped: ${e.stack ?? e}`);
+}
