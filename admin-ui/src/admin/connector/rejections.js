@@ -2,7 +2,7 @@
 // list and answers 200 with the others in `rejected`; a field connector treats that as done, so
 // this panel is where an operator sees what the connector sent wrong.
 import { showError } from '../../shared/api.js';
-import { h } from '../../shared/dom.js';
+import { h, replace } from '../../shared/dom.js';
 import { timeEl } from '../../shared/signal-card.js';
 import { dataTable, emptyRow, panel } from '../../shared/widgets/index.js';
 
@@ -43,11 +43,11 @@ export function rejectionsPanel({ api, st }) {
     total.textContent = String(n);
     total.className = n ? 'badge warn' : 'badge';
     if (!n) {
-      summary.replaceChildren('Nothing rejected: every item this connector sent passed validation.');
+      replace(summary, 'Nothing rejected: every item this connector sent passed validation.');
     } else {
-      summary.replaceChildren(
+      replace(summary,
         `${n} item${n === 1 ? '' : 's'} rejected in total`,
-        lastAt ? [', the last ', timeEl(lastAt)] : null,
+        lastAt ? [', the last one ', timeEl(lastAt)] : null,
         recent.length < n ? `. The latest ${recent.length} are listed.` : '.');
     }
     tbody.replaceChildren(...(recent.length ? recent.map(row) : [emptyRow(4, 'No rejected items.')]));
@@ -69,7 +69,7 @@ export function rejectionsPanel({ api, st }) {
   }
 
   const el = panel({ id: 'rejections', titleId: 'rejections-title', title: 'Rejected by validation', head: [total] },
-    h('p', { class: 'muted' }, 'Items of this connector’s batches that failed validation: the rest of each batch was stored, these were not. Newest first.'),
+    h('p', { class: 'muted' }, 'Items of this connector’s requests that failed validation, newest first: the other items of each request were stored, these were not.'),
     errors,
     content);
   return { el, refresh };
