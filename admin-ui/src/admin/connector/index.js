@@ -22,8 +22,8 @@ export async function renderConnector(root, { api, setCrumbs }, tenantKey, conne
   const st = createConnectorState(tenantKey, connectorId);
   const refreshBtn = h('button', { type: 'button', class: 'btn', id: 'refresh-page', title: 'Reload everything on this page' }, 'Refresh');
   const overview = overviewPanels({ api, st, tenantPath, refreshButton: refreshBtn });
+  const sources = sourcesPanel({ api, st });
   const mappings = mappingsPanel({ api, st });
-  const sources = sourcesPanel({ api, st, reloadMappings: () => mappings.reload() });
   const signals = signalsPanel({ api, st });
   const live = livePanel({ api, st });
   const rejections = rejectionsPanel({ api, st });

@@ -159,11 +159,5 @@ export function mappingsPanel({ api, st }) {
     errors,
     dataTable('mappings-title', ['Source', '', 'Target', 'Priority', 'Rules', 'State', ''], tbody));
 
-  return {
-    el,
-    async reload() {
-      const r = await api.get(`${base}/mappings`);
-      st.update({ mappings: r.mappings });
-    },
-  };
+  return { el };
 }

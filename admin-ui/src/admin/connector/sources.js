@@ -13,7 +13,7 @@ export const THREAD_MODES = [
 ];
 const CATEGORY = 4; // Discord channel type: category (not a postable channel)
 
-export function sourcesPanel({ api, st, reloadMappings }) {
+export function sourcesPanel({ api, st }) {
   const { base } = st;
   const errors = errorSlot();
   const discoveryNotice = h('div', { attrs: { role: 'status', 'aria-live': 'polite' } });
@@ -147,7 +147,8 @@ export function sourcesPanel({ api, st, reloadMappings }) {
         }
         st.setConfigVersion(r.config_version);
         st.update(fields);
-        if (r.mappings_removed) await reloadMappings();
+        // The server removed the mappings from or to the channel; read back what is left.
+        if (r.mappings_removed) st.update({ mappings: (await api.get(`${base}/mappings`)).mappings });
       } catch (err) {
         showError(errors, err, { title: `Could not remove ${label}` });
       }
