@@ -6,7 +6,7 @@ import { compareSnowflakes } from '../../shared/format.js';
 import { dataTable, emptyRow, errorSlot, panel } from '../../shared/widgets/index.js';
 import { createDiscovery } from './discovery.js';
 
-export const THREAD_MODES = [
+const THREAD_MODES = [
   ['include', 'Include threads'],
   ['exclude', 'Exclude threads'],
   ['only', 'Threads only'],
