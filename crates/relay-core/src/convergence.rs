@@ -7,8 +7,8 @@
 //! - Each group of fields (location, content, author, attachments, embeds, mentions) is a
 //!   last-writer-wins register ordered by a [`VersionKey`]: the newest `edited_at` wins, an
 //!   update beats a create at the same edit time, and the event fingerprint breaks exact ties.
-//!   Only events that *mention* a group compete for it, which is how a sparse update keeps
-//!   attachments or embeds it does not carry.
+//!   Only events that *mention* a group compete for it ([`Groups`]), which is how a sparse
+//!   update (an embed unfurl) keeps the text and files it does not carry.
 //! - `deleted` is an OR: a delete is final, and a delete that arrives first leaves a tombstone
 //!   that a late create cannot lift.
 
@@ -122,10 +122,80 @@ fn merge<T: PartialEq>(
     wins
 }
 
+/// The field groups one event competes for. It depends on the event alone (never on what is
+/// stored), which keeps the merge a semilattice: order and duplication cannot matter.
+///
+/// Discord's partial `MESSAGE_UPDATE`s (link unfurls, client refreshes) reach us as updates
+/// with empty content, no attachments and no `edited_at`, although the message still has its
+/// text and files. So an update never erases: empty content or an empty attachment list on an
+/// update does not compete, and an update without `edited_at` (not a person's edit) may only
+/// set embeds. A person's edit (`edited_at` set) replaces the embeds even with an empty list:
+/// they removed the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Groups {
+    pub location: bool,
+    pub author: bool,
+    pub content: bool,
+    pub attachments: bool,
+    pub embeds: bool,
+    /// Mention lists describe the content, so they follow it.
+    pub mentions: bool,
+}
+
+impl Groups {
+    pub fn of(event: &MessageEvent) -> Self {
+        let has_content = matches!(
+            (&event.content_raw, &event.content_clean),
+            (Some(raw), Some(clean)) if !(raw.is_empty() && clean.is_empty())
+        );
+        let has_attachments = event.attachments.as_ref().is_some_and(|a| !a.is_empty());
+        let has_embeds = event.embeds.as_ref().is_some_and(|e| !e.is_empty());
+        match event.event_type {
+            MessageEventType::Delete => Groups {
+                location: true,
+                author: true,
+                content: false,
+                attachments: false,
+                embeds: false,
+                mentions: false,
+            },
+            MessageEventType::Create => {
+                // An embed-only or attachment-only message has empty content: still content.
+                let content = event.content_raw.is_some() && event.content_clean.is_some();
+                Groups {
+                    location: true,
+                    author: true,
+                    content,
+                    attachments: event.attachments.is_some(),
+                    embeds: event.embeds.is_some(),
+                    mentions: content,
+                }
+            }
+            MessageEventType::Update if event.edited_at.is_none() => Groups {
+                location: false,
+                author: false,
+                content: false,
+                attachments: false,
+                embeds: has_embeds,
+                mentions: false,
+            },
+            MessageEventType::Update => Groups {
+                location: true,
+                author: true,
+                content: has_content,
+                attachments: has_attachments,
+                embeds: event.embeds.is_some(),
+                mentions: has_content,
+            },
+        }
+    }
+}
+
 impl MessageState {
     /// Folds one event into the state; returns whether anything stored changed.
     pub fn apply(&mut self, event: &MessageEvent, fingerprint: &str) -> bool {
         let key = VersionKey::of(event, fingerprint);
+        let groups = Groups::of(event);
         let mut changed = false;
 
         let created_at = event
@@ -134,7 +204,7 @@ impl MessageState {
         changed |= merge(
             &mut self.location,
             &key,
-            Some(Location {
+            groups.location.then(|| Location {
                 guild_id: event.discord_guild_id.clone(),
                 channel_id: event.discord_channel_id.clone(),
                 thread_id: event.discord_thread_id.clone(),
@@ -142,7 +212,7 @@ impl MessageState {
             }),
         );
 
-        if event.event_type != MessageEventType::Delete {
+        if groups.content {
             if let (Some(raw), Some(clean)) = (&event.content_raw, &event.content_clean) {
                 changed |= merge(
                     &mut self.content,
@@ -154,8 +224,14 @@ impl MessageState {
                     }),
                 );
             }
+        }
+        if groups.attachments {
             changed |= merge(&mut self.attachments, &key, event.attachments.clone());
+        }
+        if groups.embeds {
             changed |= merge(&mut self.embeds, &key, event.embeds.clone());
+        }
+        if groups.mentions {
             changed |= merge(
                 &mut self.mentioned_role_ids,
                 &key,
@@ -168,9 +244,10 @@ impl MessageState {
             );
         }
 
-        let author = (event.discord_author_id.is_some()
-            || event.author_username.is_some()
-            || event.author_global_name.is_some())
+        let author = (groups.author
+            && (event.discord_author_id.is_some()
+                || event.author_username.is_some()
+                || event.author_global_name.is_some()))
         .then(|| Author {
             id: event.discord_author_id.clone(),
             username: event.author_username.clone(),
@@ -379,6 +456,41 @@ mod tests {
         event(Value::Object(m))
     }
 
+    /// A partial update as Discord sends it for a link unfurl.
+    fn unfurl(title: &str) -> MessageEvent {
+        let mut m = base("update");
+        m.insert("content_raw".into(), json!(""));
+        m.insert("content_clean".into(), json!(""));
+        m.insert("attachments".into(), json!([]));
+        m.insert("edited_at".into(), Value::Null);
+        m.insert(
+            "embeds".into(),
+            json!([{"embed_index": 0, "embed_type": "link", "raw_json": {"title": title}}]),
+        );
+        event(Value::Object(m))
+    }
+
+    fn edit_with_embeds(content: &str, edited: &str, embeds: Value) -> MessageEvent {
+        let mut m = base("update");
+        m.insert("content_raw".into(), json!(content));
+        m.insert("content_clean".into(), json!(content));
+        m.insert("edited_at".into(), json!(edited));
+        m.insert("attachments".into(), json!([]));
+        m.insert("embeds".into(), embeds);
+        event(Value::Object(m))
+    }
+
+    /// A delete as the connector sends it without a cached message: every field, all empty.
+    fn delete_empty_body() -> MessageEvent {
+        let mut m = base("delete");
+        m.insert("content_raw".into(), json!(""));
+        m.insert("content_clean".into(), json!(""));
+        m.insert("attachments".into(), json!([]));
+        m.insert("embeds".into(), json!([]));
+        m.insert("deleted_at".into(), json!("2025-01-31T13:05:00.000Z"));
+        event(Value::Object(m))
+    }
+
     fn delete() -> MessageEvent {
         event(
             json!({"idempotency_key": format!("t1:c1:message:{MID}:delete"),
@@ -417,9 +529,71 @@ mod tests {
         assert_eq!(v.content, "v1");
         assert_eq!(v.attachments.len(), 1);
         assert_eq!(v.embeds.len(), 1);
-        // An update that does list attachments (here: none left) is authoritative.
+        // The connector sends every field, so "no attachments" on an edit arrives as `[]`:
+        // it must not erase the stored files.
         let s = fold(&[create(), update("v1", "2025-01-31T12:01:00Z", false)]);
-        assert!(s.view("c1", &mid()).unwrap().attachments.is_empty());
+        let v = s.view("c1", &mid()).unwrap();
+        assert_eq!(v.content, "v1");
+        assert_eq!(v.attachments.len(), 1);
+    }
+
+    /// The field scenario: Discord unfurls a link and the connector forwards the partial
+    /// update as empty content, no attachments, no edit time, and the new embeds.
+    #[test]
+    fn unfurl_adds_embeds_and_keeps_text_and_files() {
+        let s = fold(&[create(), unfurl("chart")]);
+        let v = s.view("c1", &mid()).unwrap();
+        assert_eq!(v.content, "v0");
+        assert_eq!(v.content_clean, "v0");
+        assert_eq!(v.attachments.len(), 1);
+        assert_eq!(v.embeds.len(), 1);
+        assert_eq!(v.embeds[0].raw_json["title"], "chart");
+        assert_eq!(v.author.username.as_deref(), Some("analyst"));
+        assert_eq!(v.edited_at, None);
+        assert_eq!(fold(&[unfurl("chart"), create()]), s);
+        // The unfurl changes what a subscriber sees (the card gains an embed), nothing else.
+        let created = fold(&[create()]);
+        assert_eq!(classify(&created, &s, "c1", &mid()), Change::Updated);
+        // An unfurl with no embeds at all (a client refresh) changes nothing.
+        let mut refresh = unfurl("x");
+        refresh.embeds = Some(vec![]);
+        let mut after = created.clone();
+        assert!(!after.apply(&refresh, &refresh.fingerprint()));
+        assert_eq!(after, created);
+    }
+
+    #[test]
+    fn a_real_edit_replaces_embeds_even_with_none_left() {
+        let edit = edit_with_embeds("v1", "2025-01-31T12:01:00Z", json!([]));
+        let s = fold(&[create(), unfurl("chart"), edit.clone()]);
+        let v = s.view("c1", &mid()).unwrap();
+        assert_eq!(v.content, "v1");
+        assert!(v.embeds.is_empty(), "the person removed the link");
+        assert_eq!(v.attachments.len(), 1);
+        assert_eq!(fold(&[edit, unfurl("chart"), create()]), s);
+    }
+
+    #[test]
+    fn an_edit_with_empty_content_keeps_the_text() {
+        let s = fold(&[create(), update("", "2025-01-31T12:01:00Z", false)]);
+        let v = s.view("c1", &mid()).unwrap();
+        assert_eq!(v.content, "v0");
+        assert_eq!(v.attachments.len(), 1);
+    }
+
+    #[test]
+    fn an_attachment_only_create_is_a_signal() {
+        let mut m = base("create");
+        m.insert("content_raw".into(), json!(""));
+        m.insert("content_clean".into(), json!(""));
+        m.insert(
+            "attachments".into(),
+            json!([{"discord_attachment_id": "1", "filename": "a.png",
+                     "source_url": "https://cdn/a.png", "size": 1}]),
+        );
+        let s = fold(&[event(Value::Object(m))]);
+        assert!(s.is_visible());
+        assert_eq!(s.view("c1", &mid()).unwrap().attachments.len(), 1);
     }
 
     #[test]
@@ -468,17 +642,26 @@ mod tests {
             // Same edit time as v2, different content: the fingerprint decides, deterministically.
             update("v2b", "2025-01-31T12:02:00Z", true),
             delete(),
+            // 5: an unfurl; 6: a second unfurl of another link (fingerprint decides between them)
+            unfurl("u1"),
+            unfurl("u2"),
+            // 7: a person's edit with empty content and no attachments listed
+            update("", "2025-01-31T12:03:00Z", false),
+            // 8: a delete carrying empty bodies
+            delete_empty_body(),
         ]
     }
 
+    const POOL: usize = 9;
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
 
         /// Any permutation of any multiset drawn from the event pool (each event at least once
         /// or not at all, duplicates allowed) converges to the state of the canonical order.
         #[test]
         fn converges_under_permutation_and_duplication(
-            picks in proptest::collection::vec((0usize..5, 1usize..4), 1..12),
+            picks in proptest::collection::vec((0usize..POOL, 1usize..4), 1..16),
             seed in any::<u64>(),
         ) {
             let pool = pool();
@@ -506,19 +689,35 @@ mod tests {
 
             // And the semantic rules hold for the converged state.
             let has = |i: usize| chosen.contains(&i);
-            if has(4) {
+            let deleted = has(4) || has(8);
+            if deleted {
                 prop_assert!(got.deleted);
                 prop_assert!(!got.is_visible());
             }
-            if !has(4) && (has(0) || has(1) || has(2) || has(3)) {
+            // Events that carry text; 7 (an edit with empty content) does not.
+            let texts = [0, 1, 2, 3];
+            if !deleted && texts.iter().any(|i| has(*i)) {
                 let v = got.view("c1", &mid()).unwrap();
+                // Sparse events never blank the text: the newest non-empty version shows.
                 if has(2) || has(3) {
                     prop_assert!(v.content == "v2" || v.content == "v2b");
                 } else if has(1) {
                     prop_assert_eq!(v.content.as_str(), "v1");
+                } else {
+                    prop_assert_eq!(v.content.as_str(), "v0");
                 }
-                // Embeds come only from the create; a sparse edit never drops them.
-                prop_assert_eq!(v.embeds.len(), usize::from(has(0)));
+                // Attachments come only from the create; no update here erases them.
+                prop_assert_eq!(v.attachments.len(), usize::from(has(0)));
+                // Embeds: the create's, replaced by an unfurl's; no edit here lists embeds.
+                prop_assert_eq!(v.embeds.len(), usize::from(has(0) || has(5) || has(6)));
+                if has(5) || has(6) {
+                    let title = v.embeds[0].raw_json["title"].as_str().unwrap_or("");
+                    prop_assert!(title == "u1" || title == "u2");
+                }
+            }
+            // Unfurls and empty edits alone never make a signal visible.
+            if texts.iter().all(|i| !has(*i)) {
+                prop_assert!(!got.is_visible());
             }
         }
     }

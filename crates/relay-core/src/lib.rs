@@ -16,6 +16,7 @@ pub mod frames;
 pub mod hmac;
 pub mod ids;
 pub mod protocol;
+pub mod rejection;
 pub mod routes;
 pub mod thread;
 pub mod ticket;

@@ -1,10 +1,10 @@
 //! The connector wire protocol (`shared/connector-protocol.md`): parsing and validation of the
 //! three ingest payloads into typed events.
 //!
-//! Validation is all-or-nothing per request: a batch with one bad message is rejected whole,
-//! naming every bad field, so nothing is partially written. Limits are generous on purpose: a
-//! rejected batch is dropped by the connector (4xx is terminal), so a limit that a real Discord
-//! message can exceed would lose data.
+//! A request's envelope is all-or-nothing (a 400 naming every bad field); the items of its lists
+//! are validated one by one, and a bad item is refused alone (`crate::rejection`), because the
+//! field connector drops a whole request on any 4xx. Limits are generous on purpose: a limit a
+//! real Discord message can exceed would lose data.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::encoding::hex;
 use crate::error::ApiError;
 use crate::ids::{check_slug, Snowflake};
+use crate::rejection::{IngestRoute, RejectedItem};
 use crate::time::Timestamp;
 use crate::validate::{index, FieldError, Obj, Problems};
 
@@ -135,7 +136,12 @@ pub struct MessageBatch {
     pub connector_id: String,
     pub batch_id: Option<String>,
     pub sent_at: Option<Timestamp>,
+    /// The valid messages, in request order.
     pub messages: Vec<MessageEvent>,
+    /// Positions in `messages` whose `created_at` was replaced by the time their id encodes.
+    pub corrected: Vec<usize>,
+    /// The items refused, each with the fields that made it invalid.
+    pub rejected: Vec<RejectedItem>,
 }
 
 /// Parses a body into JSON, turning syntax errors into a 400 that says where.
@@ -176,7 +182,15 @@ fn scope_fields(o: &mut Obj<'_, '_>) -> (Option<String>, Option<String>) {
     (tenant, connector)
 }
 
-pub fn parse_message_batch(body: &Value, limits: &Limits) -> Result<MessageBatch, Vec<FieldError>> {
+/// Parses a batch. Only the envelope (`tenant_key`, `connector_id`, `messages` and its size,
+/// the optional `batch_id` and `sent_at`) can fail the request; each message is validated on its
+/// own and refused alone. `now_ms` is the receiving time, against which impossible times are
+/// judged.
+pub fn parse_message_batch(
+    body: &Value,
+    limits: &Limits,
+    now_ms: i64,
+) -> Result<MessageBatch, Vec<FieldError>> {
     let mut problems = Problems::new();
     let Some(mut o) = Obj::new(body, "", &mut problems) else {
         return Err(problems.into_vec());
@@ -186,8 +200,8 @@ pub fn parse_message_batch(body: &Value, limits: &Limits) -> Result<MessageBatch
         .optional_str("batch_id", MAX_KEY_CHARS)
         .map(str::to_string);
     let sent_at = o.optional_timestamp("sent_at");
-    let mut messages = Vec::new();
-    if let Some(items) = o.required_array("messages", usize::MAX) {
+    let items = o.required_array("messages", usize::MAX);
+    if let Some(items) = items {
         if items.len() > limits.max_batch {
             o.problem(
                 "messages",
@@ -197,26 +211,98 @@ pub fn parse_message_batch(body: &Value, limits: &Limits) -> Result<MessageBatch
                     limits.max_batch
                 ),
             );
-        } else {
-            messages.reserve(items.len());
-            for (i, item) in items.iter().enumerate() {
-                if let Some(ev) =
-                    parse_message_event(item, &index("messages", i), limits, o.problems)
-                {
-                    messages.push(ev);
-                }
-            }
         }
     }
-    match (tenant_key, connector_id) {
-        (Some(tenant_key), Some(connector_id)) if problems.is_empty() => Ok(MessageBatch {
-            tenant_key,
-            connector_id,
-            batch_id,
-            sent_at,
-            messages,
-        }),
-        _ => Err(problems.into_vec()),
+    let (Some(tenant_key), Some(connector_id), Some(items), true) =
+        (tenant_key, connector_id, items, problems.is_empty())
+    else {
+        return Err(problems.into_vec());
+    };
+    let mut batch = MessageBatch {
+        tenant_key,
+        connector_id,
+        batch_id,
+        sent_at,
+        messages: Vec::with_capacity(items.len()),
+        corrected: Vec::new(),
+        rejected: Vec::new(),
+    };
+    for (i, item) in items.iter().enumerate() {
+        let path = index("messages", i);
+        let mut item_problems = Problems::new();
+        let parsed = parse_message_event(item, &path, limits, &mut item_problems);
+        let corrected = parsed
+            .as_ref()
+            .map(|ev| check_times(ev, &path, now_ms, &mut item_problems));
+        match (parsed, corrected) {
+            (Some(mut ev), Some(corrected)) if item_problems.is_empty() => {
+                if let Some(at) = corrected {
+                    ev.created_at = Some(at);
+                    batch.corrected.push(batch.messages.len());
+                }
+                batch.messages.push(ev);
+            }
+            _ => batch.rejected.push(RejectedItem::new(
+                IngestRoute::MessageBatch,
+                i,
+                item,
+                item_problems.into_vec(),
+            )),
+        }
+    }
+    Ok(batch)
+}
+
+/// How far a connector's `created_at` may stray from the time its message id encodes before the
+/// id's time replaces it (clocks and rounding differ; a cache-less delete sends "now").
+pub const CREATED_AT_TOLERANCE_MS: i64 = 60_000;
+/// How far in the future an id, `edited_at` or `deleted_at` may lie: clock skew, not a forgery
+/// that would pin a signal on top of every dashboard.
+pub const FUTURE_TOLERANCE_MS: i64 = 5 * 60_000;
+
+/// Applies the time rules to one valid event. A Discord id encodes its creation time to the
+/// millisecond, so that time is the truth: an id in the future, or an edit or delete time in
+/// the future or before the creation, is a problem; a `created_at` that disagrees with the id
+/// is replaced, and the replacement is returned.
+fn check_times(
+    ev: &MessageEvent,
+    path: &str,
+    now_ms: i64,
+    problems: &mut Problems,
+) -> Option<Timestamp> {
+    let field = |key: &str| crate::validate::join(path, key);
+    let created = ev.discord_message_id.timestamp_ms();
+    let latest = now_ms.saturating_add(FUTURE_TOLERANCE_MS);
+    if created > latest {
+        problems.push(
+            field("discord_message_id"),
+            format!(
+                "encodes a creation time {} in the future; a Discord id encodes when its message was created",
+                Timestamp::from_ms(created).to_rfc3339()
+            ),
+        );
+        return None;
+    }
+    for (key, at) in [("edited_at", ev.edited_at), ("deleted_at", ev.deleted_at)] {
+        let Some(at) = at else { continue };
+        if at.ms() > latest {
+            problems.push(field(key), format!("{} is in the future", at.to_rfc3339()));
+        } else if at.ms() < created - CREATED_AT_TOLERANCE_MS {
+            problems.push(
+                field(key),
+                format!(
+                    "{} is before the message was created ({}, the time its id encodes)",
+                    at.to_rfc3339(),
+                    Timestamp::from_ms(created).to_rfc3339()
+                ),
+            );
+        }
+    }
+    match ev.created_at {
+        Some(at) if (at.ms() - created).abs() > CREATED_AT_TOLERANCE_MS => {
+            Some(Timestamp::from_ms(created))
+        }
+        _ => None,
     }
 }
 
@@ -426,6 +512,8 @@ pub struct ThreadRequest {
     pub tenant_key: String,
     pub connector_id: String,
     pub event: ThreadEvent,
+    /// Entries of `member_delta.added` / `.removed` refused; the rest of the event applies.
+    pub rejected: Vec<RejectedItem>,
 }
 
 pub fn parse_thread_request(
@@ -483,17 +571,20 @@ pub fn parse_thread_request(
             None
         }
     };
-    let member_delta = match o.child("member_delta") {
-        Some(mut d) => {
-            let added = d.optional_snowflakes("added", limits.max_member_delta);
-            let removed = d.optional_snowflakes("removed", limits.max_member_delta);
-            Some(MemberDelta {
-                added: added.unwrap_or_default(),
-                removed: removed.unwrap_or_default(),
-            })
+    let delta_lists = o.child("member_delta").map(|mut d| {
+        (
+            d.optional_array("added", limits.max_member_delta),
+            d.optional_array("removed", limits.max_member_delta),
+        )
+    });
+    let mut rejected = Vec::new();
+    let member_delta = delta_lists.map(|(added, removed)| {
+        let key = idempotency_key.unwrap_or("");
+        MemberDelta {
+            added: member_ids(added, "added", key, &mut rejected),
+            removed: member_ids(removed, "removed", key, &mut rejected),
         }
-        None => None,
-    };
+    });
     if problems.is_empty() {
         if let (Some(tenant_key), Some(connector_id), Some(key), Some(event_type), Some(thread)) = (
             tenant_key,
@@ -511,10 +602,46 @@ pub fn parse_thread_request(
                     thread,
                     member_delta,
                 },
+                rejected,
             });
         }
     }
     Err(problems.into_vec())
+}
+
+/// The valid user ids of a member-delta list; each bad entry is refused alone. The thread
+/// event's key travels with it (and into its fingerprint), so the operator can find the event.
+fn member_ids(
+    items: Option<&Vec<Value>>,
+    list: &str,
+    key: &str,
+    rejected: &mut Vec<RejectedItem>,
+) -> Vec<Snowflake> {
+    let mut out = Vec::new();
+    for (i, item) in items.into_iter().flatten().enumerate() {
+        let problem = match item {
+            Value::String(s) => match Snowflake::parse(s) {
+                Ok(id) => {
+                    out.push(id);
+                    continue;
+                }
+                Err(problem) => problem.to_string(),
+            },
+            other => format!(
+                "must be a decimal string, got {}",
+                crate::validate::type_name(other)
+            ),
+        };
+        let field = index(&format!("member_delta.{list}"), i);
+        let entry = serde_json::json!({"idempotency_key": key, "list": list, "entry": item});
+        rejected.push(RejectedItem::new(
+            IngestRoute::Thread,
+            i,
+            &entry,
+            vec![FieldError::new(field, problem)],
+        ));
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -544,8 +671,12 @@ pub struct DiscoverySync {
     pub idempotency_key: Option<String>,
     pub guilds: Vec<DiscoveredGuild>,
     pub channels: Vec<DiscoveredChannel>,
+    /// Guild and channel entries refused (`fields` say which list).
+    pub rejected: Vec<RejectedItem>,
 }
 
+/// Parses a discovery snapshot. The envelope fails the request; a bad guild or channel entry
+/// is refused alone and the rest is stored.
 pub fn parse_discovery_sync(
     body: &Value,
     limits: &Limits,
@@ -558,56 +689,71 @@ pub fn parse_discovery_sync(
     let idempotency_key = o
         .optional_str("idempotency_key", MAX_KEY_CHARS)
         .map(str::to_string);
-    let mut guilds = Vec::new();
-    if let Some(items) = o.optional_array("guilds", limits.max_sync_guilds) {
-        for (i, item) in items.iter().enumerate() {
-            let Some(mut g) = Obj::new(item, &index("guilds", i), o.problems) else {
-                continue;
-            };
-            let id = g.required_snowflake("discord_guild_id");
-            let name = g.optional_str("name", MAX_NAME_CHARS).unwrap_or("");
-            if let Some(id) = id {
-                guilds.push(DiscoveredGuild {
-                    discord_guild_id: id,
-                    name: name.to_string(),
-                });
-            }
+    let guild_items = o.optional_array("guilds", limits.max_sync_guilds);
+    let channel_items = o.optional_array("channels", limits.max_sync_channels);
+    let (Some(tenant_key), Some(connector_id), true) =
+        (tenant_key, connector_id, problems.is_empty())
+    else {
+        return Err(problems.into_vec());
+    };
+    let mut rejected = Vec::new();
+    let guilds = each_item(guild_items, "guilds", &mut rejected, |g| {
+        let id = g.required_snowflake("discord_guild_id");
+        let name = g.optional_str("name", MAX_NAME_CHARS).unwrap_or("");
+        Some(DiscoveredGuild {
+            discord_guild_id: id?,
+            name: name.to_string(),
+        })
+    });
+    let channels = each_item(channel_items, "channels", &mut rejected, |c| {
+        let id = c.required_snowflake("discord_channel_id");
+        let guild_id = c.required_snowflake("guild_id");
+        let name = c.optional_str("name", MAX_NAME_CHARS).unwrap_or("");
+        let kind = c.optional_int("type", 0, 1_000);
+        let parent_id = c.optional_snowflake("parent_id");
+        let position = c.optional_int("position", -1_000_000, 1_000_000);
+        Some(DiscoveredChannel {
+            discord_channel_id: id?,
+            guild_id: guild_id?,
+            name: name.to_string(),
+            kind,
+            parent_id,
+            position,
+        })
+    });
+    Ok(DiscoverySync {
+        tenant_key,
+        connector_id,
+        idempotency_key,
+        guilds,
+        channels,
+        rejected,
+    })
+}
+
+/// Parses each object of a list on its own; an entry with any problem becomes a rejection.
+fn each_item<T>(
+    items: Option<&Vec<Value>>,
+    list: &str,
+    rejected: &mut Vec<RejectedItem>,
+    mut parse: impl FnMut(&mut Obj<'_, '_>) -> Option<T>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for (i, item) in items.into_iter().flatten().enumerate() {
+        let path = index(list, i);
+        let mut p = Problems::new();
+        let parsed = Obj::new(item, &path, &mut p).and_then(|mut o| parse(&mut o));
+        match parsed {
+            Some(v) if p.is_empty() => out.push(v),
+            _ => rejected.push(RejectedItem::new(
+                IngestRoute::ChannelGuildSync,
+                i,
+                item,
+                p.into_vec(),
+            )),
         }
     }
-    let mut channels = Vec::new();
-    if let Some(items) = o.optional_array("channels", limits.max_sync_channels) {
-        for (i, item) in items.iter().enumerate() {
-            let Some(mut c) = Obj::new(item, &index("channels", i), o.problems) else {
-                continue;
-            };
-            let id = c.required_snowflake("discord_channel_id");
-            let guild_id = c.required_snowflake("guild_id");
-            let name = c.optional_str("name", MAX_NAME_CHARS).unwrap_or("");
-            let kind = c.optional_int("type", 0, 1_000);
-            let parent_id = c.optional_snowflake("parent_id");
-            let position = c.optional_int("position", -1_000_000, 1_000_000);
-            if let (Some(id), Some(guild_id)) = (id, guild_id) {
-                channels.push(DiscoveredChannel {
-                    discord_channel_id: id,
-                    guild_id,
-                    name: name.to_string(),
-                    kind,
-                    parent_id,
-                    position,
-                });
-            }
-        }
-    }
-    match (tenant_key, connector_id) {
-        (Some(tenant_key), Some(connector_id)) if problems.is_empty() => Ok(DiscoverySync {
-            tenant_key,
-            connector_id,
-            idempotency_key,
-            guilds,
-            channels,
-        }),
-        _ => Err(problems.into_vec()),
-    }
+    out
 }
 
 /// Validates a tenant key or connector id taken from a URL or query string.
@@ -621,7 +767,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// 2025-01-31T12:00:01Z, when the test batches are received.
+    const NOW: i64 = 1_738_324_801_000;
+    /// 2025-01-31T12:00:00Z, when the test messages were created.
+    const CREATED: i64 = 1_738_324_800_000;
+
+    /// A message id encoding `ms` (plus a sequence number to keep ids distinct).
+    fn id_at(ms: i64, n: u64) -> String {
+        ((((ms as u64) - crate::ids::DISCORD_EPOCH_MS) << 22) + n).to_string()
+    }
+
+    /// A message created at `CREATED`; `id` only tells messages apart.
     pub(crate) fn msg(id: &str, ty: &str) -> Value {
+        let id = id_at(CREATED, id.parse().unwrap_or(0));
         json!({
             "idempotency_key": format!("t1:conn_01:message:{id}:{ty}"),
             "event_type": ty,
@@ -653,7 +811,8 @@ mod tests {
 
     #[test]
     fn parses_a_full_batch() {
-        let b = parse_message_batch(&batch(vec![msg("1", "create")]), &Limits::default()).unwrap();
+        let b =
+            parse_message_batch(&batch(vec![msg("1", "create")]), &Limits::default(), NOW).unwrap();
         assert_eq!(b.tenant_key, "t1");
         assert_eq!(b.messages.len(), 1);
         let m = &b.messages[0];
@@ -664,7 +823,7 @@ mod tests {
     }
 
     #[test]
-    fn names_every_bad_field() {
+    fn a_bad_message_is_refused_alone_naming_every_bad_field() {
         let mut bad = msg("1", "create");
         bad["discord_channel_id"] = json!(222222222222222222u64);
         bad["created_at"] = json!("yesterday");
@@ -672,22 +831,143 @@ mod tests {
         bad["event_type"] = json!("upsert");
         let mut also_bad = msg("2", "update");
         also_bad.as_object_mut().unwrap().remove("content_raw");
-        let errs = parse_message_batch(
-            &batch(vec![bad, msg("3", "create"), also_bad]),
+        let good = msg("3", "create");
+        let b = parse_message_batch(
+            &batch(vec![bad, good.clone(), also_bad, json!("not an object")]),
             &Limits::default(),
+            NOW,
         )
-        .unwrap_err();
-        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        .unwrap();
+        assert_eq!(b.messages.len(), 1);
         assert_eq!(
-            fields,
+            b.messages[0].discord_message_id.as_str(),
+            good["discord_message_id"]
+        );
+        let r: Vec<_> = b.rejected.iter().map(|r| &r.rejection).collect();
+        assert_eq!(r.iter().map(|r| r.index).collect::<Vec<_>>(), vec![0, 2, 3]);
+        let fields =
+            |i: usize| -> Vec<&str> { r[i].fields.iter().map(|f| f.field.as_str()).collect() };
+        assert_eq!(
+            fields(0),
             vec![
                 "messages[0].event_type",
                 "messages[0].discord_channel_id",
                 "messages[0].created_at",
                 "messages[0].attachments[0].size",
-                "messages[2].content_raw",
             ]
         );
+        assert_eq!(fields(1), vec!["messages[2].content_raw"]);
+        assert_eq!(fields(2), vec!["messages[3]"]);
+        assert_eq!(
+            r[1].idempotency_key.as_deref(),
+            Some(format!("t1:conn_01:message:{}:update", id_at(CREATED, 2)).as_str())
+        );
+        assert_eq!(r[2].idempotency_key, None);
+        assert!(r.iter().all(|r| r.error_code == "bad_request"));
+    }
+
+    /// The acceptance case: three messages, one with a malformed `edited_at`.
+    #[test]
+    fn three_messages_one_malformed_edit_time() {
+        let mut bad = msg("2", "update");
+        bad["edited_at"] = json!("2025-13-45T99:00:00Z");
+        let b = parse_message_batch(
+            &batch(vec![msg("1", "create"), bad, msg("3", "create")]),
+            &Limits::default(),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(b.messages.len(), 2);
+        assert_eq!(b.rejected.len(), 1);
+        assert_eq!(b.rejected[0].rejection.index, 1);
+        assert_eq!(
+            b.rejected[0].rejection.fields[0].field,
+            "messages[1].edited_at"
+        );
+    }
+
+    #[test]
+    fn created_at_comes_from_the_id() {
+        // Year 9999: would sit on top of every dashboard for ever.
+        let mut far = msg("1", "create");
+        far["created_at"] = json!("9999-12-31T23:59:59Z");
+        // A delete without a cached message reports "now" (here: its clock runs minutes ahead).
+        let mut del = msg("2", "delete");
+        del["created_at"] = json!("2025-01-31T12:05:00Z");
+        del["deleted_at"] = json!("2025-01-31T12:05:00Z");
+        // Within the tolerance: kept as sent.
+        let mut near = msg("3", "create");
+        near["created_at"] = json!("2025-01-31T12:00:30Z");
+        let mut old = msg("4", "update");
+        old["created_at"] = json!("2020-01-01T00:00:00Z");
+        let b = parse_message_batch(&batch(vec![far, del, near, old]), &Limits::default(), NOW)
+            .unwrap();
+        assert!(b.rejected.is_empty(), "{:?}", b.rejected);
+        let created: Vec<i64> = b
+            .messages
+            .iter()
+            .map(|m| m.created_at.unwrap().ms())
+            .collect();
+        assert_eq!(created, vec![CREATED, CREATED, CREATED + 30_000, CREATED]);
+        assert_eq!(b.corrected, vec![0, 1, 3]);
+        // An edit exactly at the tolerance of a minute stays too.
+        let mut edge = msg("5", "create");
+        edge["created_at"] = json!("2025-01-31T12:01:00Z");
+        let b = parse_message_batch(&batch(vec![edge]), &Limits::default(), NOW).unwrap();
+        assert!(b.corrected.is_empty());
+    }
+
+    #[test]
+    fn impossible_times_are_refused_with_the_field_named() {
+        let future_id = {
+            let mut m = msg("1", "create");
+            let id = id_at(NOW + FUTURE_TOLERANCE_MS + 1_000, 1);
+            m["discord_message_id"] = json!(id);
+            m
+        };
+        let mut future_edit = msg("2", "update");
+        future_edit["edited_at"] = json!("2025-01-31T12:10:00Z");
+        let mut future_delete = msg("3", "delete");
+        future_delete["deleted_at"] = json!("2026-01-01T00:00:00Z");
+        let mut edit_before_create = msg("4", "update");
+        edit_before_create["edited_at"] = json!("2025-01-31T11:58:59Z");
+        let mut skewed = msg("5", "update");
+        // A few minutes of clock skew are tolerated.
+        skewed["edited_at"] = json!("2025-01-31T12:04:00Z");
+        let mut near_future_id = msg("6", "create");
+        near_future_id["discord_message_id"] = json!(id_at(NOW + 60_000, 6));
+        near_future_id["created_at"] = json!("2025-01-31T12:01:01Z");
+        let b = parse_message_batch(
+            &batch(vec![
+                future_id,
+                future_edit,
+                future_delete,
+                edit_before_create,
+                skewed,
+                near_future_id,
+            ]),
+            &Limits::default(),
+            NOW,
+        )
+        .unwrap();
+        let refused: Vec<(usize, &str)> = b
+            .rejected
+            .iter()
+            .map(|r| (r.rejection.index, r.rejection.fields[0].field.as_str()))
+            .collect();
+        assert_eq!(
+            refused,
+            vec![
+                (0, "messages[0].discord_message_id"),
+                (1, "messages[1].edited_at"),
+                (2, "messages[2].deleted_at"),
+                (3, "messages[3].edited_at"),
+            ]
+        );
+        assert_eq!(b.messages.len(), 2);
+        assert!(b.rejected[3].rejection.fields[0]
+            .problem
+            .contains("before the message was created"));
     }
 
     #[test]
@@ -696,7 +976,7 @@ mod tests {
         let o = up.as_object_mut().unwrap();
         o.remove("attachments");
         o.insert("embeds".into(), Value::Null);
-        let b = parse_message_batch(&batch(vec![up]), &Limits::default()).unwrap();
+        let b = parse_message_batch(&batch(vec![up]), &Limits::default(), NOW).unwrap();
         assert!(b.messages[0].attachments.is_none());
         assert!(b.messages[0].embeds.is_none());
     }
@@ -705,7 +985,7 @@ mod tests {
     fn delete_needs_only_ids() {
         let del = json!({"idempotency_key": "k", "event_type": "delete", "discord_message_id": "1",
                          "discord_guild_id": "2", "discord_channel_id": "3"});
-        let b = parse_message_batch(&batch(vec![del]), &Limits::default()).unwrap();
+        let b = parse_message_batch(&batch(vec![del]), &Limits::default(), NOW).unwrap();
         assert_eq!(b.messages[0].content_raw, None);
         assert_eq!(b.messages[0].created_at, None);
     }
@@ -723,13 +1003,19 @@ mod tests {
                 msg("3", "create"),
             ]),
             &limits,
+            NOW,
         )
         .unwrap_err();
         assert_eq!(errs[0].field, "messages");
-        let errs = parse_message_batch(&json!({"messages": "x"}), &limits).unwrap_err();
+        let errs = parse_message_batch(&json!({"messages": "x"}), &limits, NOW).unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["tenant_key", "connector_id", "messages"]);
-        assert!(parse_message_batch(&json!([]), &limits).is_err());
+        assert!(parse_message_batch(&json!([]), &limits, NOW).is_err());
+        // The envelope fails the request even when every message is fine.
+        let mut b = batch(vec![msg("1", "create")]);
+        b["sent_at"] = json!("soon");
+        let errs = parse_message_batch(&b, &limits, NOW).unwrap_err();
+        assert_eq!(errs[0].field, "sent_at");
     }
 
     #[test]
@@ -750,17 +1036,18 @@ mod tests {
 
     #[test]
     fn fingerprint_separates_edits_sharing_a_key() {
-        let b1 = parse_message_batch(&batch(vec![msg("1", "update")]), &Limits::default()).unwrap();
+        let b1 =
+            parse_message_batch(&batch(vec![msg("1", "update")]), &Limits::default(), NOW).unwrap();
         let mut second = msg("1", "update");
         second["content_raw"] = json!("edited");
-        let b2 = parse_message_batch(&batch(vec![second]), &Limits::default()).unwrap();
+        let b2 = parse_message_batch(&batch(vec![second]), &Limits::default(), NOW).unwrap();
         assert_eq!(
             b1.messages[0].idempotency_key,
             b2.messages[0].idempotency_key
         );
         assert_ne!(b1.messages[0].fingerprint(), b2.messages[0].fingerprint());
         let again =
-            parse_message_batch(&batch(vec![msg("1", "update")]), &Limits::default()).unwrap();
+            parse_message_batch(&batch(vec![msg("1", "update")]), &Limits::default(), NOW).unwrap();
         assert_eq!(
             b1.messages[0].fingerprint(),
             again.messages[0].fingerprint()
@@ -784,7 +1071,29 @@ mod tests {
                        "created_timestamp": null},
             "member_delta": {"added": ["9"], "removed": []}});
         let r = parse_thread_request(&full, &Limits::default()).unwrap();
+        assert!(r.rejected.is_empty());
         assert_eq!(r.event.member_delta.unwrap().added[0].as_str(), "9");
+        let partly_bad = json!({"connector_id": "c", "tenant_key": "t", "idempotency_key": "k",
+            "event_type": "members_update",
+            "thread": {"discord_thread_id": "1", "parent_channel_id": "2", "guild_id": "3"},
+            "member_delta": {"added": ["9", 10, "011"], "removed": ["12"]}});
+        let r = parse_thread_request(&partly_bad, &Limits::default()).unwrap();
+        let delta = r.event.member_delta.as_ref().unwrap();
+        assert_eq!(delta.added.len(), 1);
+        assert_eq!(delta.removed.len(), 1);
+        let fields: Vec<&str> = r
+            .rejected
+            .iter()
+            .map(|x| x.rejection.fields[0].field.as_str())
+            .collect();
+        assert_eq!(
+            fields,
+            vec!["member_delta.added[1]", "member_delta.added[2]"]
+        );
+        assert_eq!(
+            r.rejected[0].rejection.idempotency_key.as_deref(),
+            Some("k")
+        );
         let bad = json!({"connector_id": "c", "tenant_key": "t", "idempotency_key": "k",
             "event_type": "rename", "thread": {"discord_thread_id": 1}});
         let fields: Vec<_> = parse_thread_request(&bad, &Limits::default())
@@ -812,16 +1121,39 @@ mod tests {
         let s = parse_discovery_sync(&body, &Limits::default()).unwrap();
         assert_eq!(s.guilds[0].name, "Signals HQ");
         assert_eq!(s.channels[0].position, Some(3));
-        let bad = json!({"connector_id": "c", "tenant_key": "t", "channels": [{"guild_id": "x"}]});
-        let fields: Vec<_> = parse_discovery_sync(&bad, &Limits::default())
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
+        let bad = json!({"connector_id": "c", "tenant_key": "t",
+            "guilds": [{"discord_guild_id": "1"}, 7],
+            "channels": [{"guild_id": "x"}, {"discord_channel_id": "2", "guild_id": "1"}]});
+        let s = parse_discovery_sync(&bad, &Limits::default()).unwrap();
+        assert_eq!(s.guilds.len(), 1);
+        assert_eq!(s.channels.len(), 1);
+        let fields: Vec<Vec<&str>> = s
+            .rejected
+            .iter()
+            .map(|r| {
+                r.rejection
+                    .fields
+                    .iter()
+                    .map(|f| f.field.as_str())
+                    .collect()
+            })
             .collect();
         assert_eq!(
             fields,
-            vec!["channels[0].discord_channel_id", "channels[0].guild_id"]
+            vec![
+                vec!["guilds[1]"],
+                vec!["channels[0].discord_channel_id", "channels[0].guild_id"]
+            ]
         );
+        assert_eq!(s.rejected[1].rejection.index, 0);
+        // The envelope still fails whole.
+        let errs = parse_discovery_sync(
+            &json!({"tenant_key": "t", "channels": {}}),
+            &Limits::default(),
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["connector_id", "channels"]);
     }
 
     #[test]

@@ -84,6 +84,10 @@ pub enum Route {
         tenant: String,
         connector: String,
     },
+    Rejections {
+        tenant: String,
+        connector: String,
+    },
     Channels {
         tenant: String,
         connector: String,
@@ -222,6 +226,11 @@ fn admin(method: &str, segs: &[&str]) -> Result<Route, RouteError> {
                     method,
                     "GET",
                     &[("GET", Route::Guilds { tenant, connector })],
+                ),
+                "rejections" => pick(
+                    method,
+                    "GET",
+                    &[("GET", Route::Rejections { tenant, connector })],
                 ),
                 "channels" => pick(
                     method,

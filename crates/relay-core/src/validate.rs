@@ -4,7 +4,7 @@
 //! the whole list (`messages[3].created_at: must be an ISO-8601 timestamp`) to fix a plugin in
 //! one round trip. Each accessor records a problem and returns `None`, so callers keep walking.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -14,7 +14,7 @@ use crate::time::Timestamp;
 /// Stop collecting after this many problems: a garbage body should not produce a huge response.
 pub const MAX_FIELD_ERRORS: usize = 50;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: String,
     pub problem: String,
