@@ -48,10 +48,13 @@ export async function eventually(read, ok, ms = 3000) {
 }
 
 let snowflakeCounter = 0n;
-/** A unique, realistic snowflake (> 2^53) for tests. */
-export function snowflake() {
+/**
+ * A unique, realistic snowflake (> 2^53) for tests, encoding `atMs` as its creation time (ingest
+ * takes a message's creation time from its id).
+ */
+export function snowflake(atMs = Date.now()) {
   snowflakeCounter += 1n;
-  return String((BigInt(Date.now() - 1420070400000) << 22n) + (snowflakeCounter % 4194304n));
+  return String((BigInt(Math.floor(atMs) - 1420070400000) << 22n) + (snowflakeCounter % 4194304n));
 }
 
 /** Creates a tenant and a connector; returns ids and the connector's API client. */
@@ -65,7 +68,9 @@ export async function provision(server, { tenant = `t-${randomUUID().slice(0, 8)
 }
 
 export function message(ctx, overrides = {}) {
-  const id = overrides.discord_message_id ?? snowflake();
+  // As on Discord, a message's id encodes its creation time.
+  const created = Date.parse(overrides.created_at ?? '');
+  const id = overrides.discord_message_id ?? snowflake(Number.isFinite(created) ? created : Date.now());
   const type = overrides.event_type ?? 'create';
   return {
     idempotency_key: `${ctx.tenant}:${ctx.connector}:message:${id}:${type}`,

@@ -14,7 +14,6 @@ mod http;
 mod maintenance;
 mod runtime;
 mod store;
-mod tenant_client;
 
 #[path = "../durable_objects/mod.rs"]
 mod durable_objects;

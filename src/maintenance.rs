@@ -1,12 +1,13 @@
 //! Scheduled maintenance: retention for every tenant's object and for the D1 projection.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::Env;
 
 use crate::config::Config;
+use crate::durable_objects::tenant::api;
+use crate::durable_objects::tenant::client::TenantClient;
 use crate::runtime::{log, new_correlation_id, now_ms};
 use crate::store::Db;
-use crate::tenant_client;
 
 pub async fn run(env: &Env, cron: &str) {
     let cid = new_correlation_id();
@@ -36,14 +37,16 @@ pub async fn run(env: &Env, cron: &str) {
     };
     let mut failures = 0;
     for t in &tenants {
-        let res: Result<Value, _> = tenant_client::post(
-            env,
-            &t.tenant_key,
-            "/maintenance",
-            &json!({"retention_days": cfg.retention_days}),
-            &cid,
-        )
-        .await;
+        let res = match TenantClient::new(env, &t.tenant_key, &cid) {
+            Ok(client) => {
+                client
+                    .maintenance(&api::Maintenance {
+                        retention_days: cfg.retention_days,
+                    })
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         match res {
             Ok(removed) => log(
                 "info",

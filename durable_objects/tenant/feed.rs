@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use wasm_bindgen::JsValue;
 use worker::{Request, Response, Result, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
-use super::{si, sv, Filter, LogEntry, Shared};
+use super::sql::{si, so, sv};
+use super::{Filter, LogEntry, Shared};
 use crate::durable_objects::js;
 
 /// Most events per `batch` frame during a replay.
@@ -96,7 +97,7 @@ fn register_filter(sh: &Shared, id: &str, channels: &Option<Vec<String>>, now: i
     sh.sql.exec(
         "INSERT INTO feed_filters (filter_id, channels_json, created_at_ms) VALUES (?, ?, ?) \
          ON CONFLICT (filter_id) DO NOTHING",
-        vec![sv(id), super::so(channels_json.as_deref()), si(now)],
+        vec![sv(id), so(channels_json.as_deref()), si(now)],
     )?;
     let filter: Filter = channels.as_ref().map(|c| c.iter().cloned().collect());
     if let Some(map) = sh.inner.borrow_mut().filters.as_mut() {

@@ -12,7 +12,10 @@ use relay_core::thread::{frame_delta, frame_type, ThreadState};
 use serde::Deserialize;
 use worker::Result;
 
-use super::{si, so, sv, LogEntry, Shared};
+use super::api::{IngestMessages, IngestOutcome, IngestThread, Retention};
+use super::diagnostics;
+use super::sql::{si, so, sv};
+use super::{LogEntry, Shared};
 use crate::durable_objects::js;
 
 pub struct Outcome {
@@ -22,6 +25,26 @@ pub struct Outcome {
     pub frames: Vec<LogEntry>,
     pub projected: bool,
     pub trim_due: bool,
+}
+
+impl Outcome {
+    /// What the edge is told.
+    pub fn answer(&self) -> IngestOutcome {
+        IngestOutcome {
+            accepted: self.accepted,
+            deduped: self.deduped,
+            seq: self.seq,
+        }
+    }
+}
+
+/// What one commit's transaction produced.
+struct Committed {
+    accepted: u64,
+    deduped: u64,
+    counters: Counters,
+    frames: Vec<LogEntry>,
+    projected: bool,
 }
 
 #[derive(Deserialize)]
@@ -146,147 +169,170 @@ fn apply_message(
     Ok(true)
 }
 
-pub fn commit_messages(
-    shared: &Rc<Shared>,
-    connector: String,
-    events: Vec<MessageEvent>,
-    now: i64,
-) -> Result<Outcome> {
+pub fn commit_messages(shared: &Rc<Shared>, body: IngestMessages, now: i64) -> Result<Outcome> {
     let sh = shared.clone();
     let (seq, rev) = {
         let inner = shared.inner.borrow();
         (inner.seq, inner.rev)
     };
-    let outcome = js::transaction(&shared.state, move || {
+    let committed = js::transaction(&shared.state, move || {
+        let connector = &body.connector_id;
         let mut c = Counters { seq, rev };
         let mut frames = Vec::new();
-        let (mut accepted, mut deduped) = (0u64, 0u64);
-        for ev in &events {
-            if apply_message(&sh, &connector, ev, now, &mut c, &mut frames)? {
+        let (mut accepted, mut deduped, mut corrected) = (0u64, 0u64, 0u64);
+        for (i, ev) in body.messages.iter().enumerate() {
+            if apply_message(&sh, connector, ev, now, &mut c, &mut frames)? {
                 accepted += 1;
+                // Counted once per event: a resent batch dedupes and counts nothing.
+                if body.corrected.contains(&i) {
+                    corrected += 1;
+                }
             } else {
                 deduped += 1;
             }
         }
+        diagnostics::count_corrected(&sh.sql, connector, corrected)?;
+        diagnostics::record(&sh.sql, connector, &body.rejected, now)?;
         let projected = c.rev != rev;
         if c.seq != seq || projected {
             persist_counters(&sh, &c)?;
         }
-        Ok((accepted, deduped, c, frames, projected))
+        Ok(Committed {
+            accepted,
+            deduped,
+            counters: c,
+            frames,
+            projected,
+        })
     })?;
-    let (accepted, deduped, c, frames, projected) = outcome;
-    Ok(finish(shared, accepted, deduped, c, frames, projected))
+    Ok(finish(shared, committed))
 }
 
-fn finish(
-    shared: &Rc<Shared>,
-    accepted: u64,
-    deduped: u64,
-    c: Counters,
-    frames: Vec<LogEntry>,
-    projected: bool,
-) -> Outcome {
+fn finish(shared: &Rc<Shared>, done: Committed) -> Outcome {
     let mut inner = shared.inner.borrow_mut();
-    inner.seq = c.seq;
-    inner.rev = c.rev;
-    inner.events_since_trim += frames.len() as u64;
+    inner.seq = done.counters.seq;
+    inner.rev = done.counters.rev;
+    inner.events_since_trim += done.frames.len() as u64;
     let trim_due = inner.events_since_trim >= (inner.event_log_max / 10).clamp(1, 1_000);
     if trim_due {
         inner.events_since_trim = 0;
     }
     Outcome {
-        accepted,
-        deduped,
-        seq: c.seq,
-        frames,
-        projected,
+        accepted: done.accepted,
+        deduped: done.deduped,
+        seq: done.counters.seq,
+        frames: done.frames,
+        projected: done.projected,
         trim_due,
     }
 }
 
-pub fn commit_thread(
-    shared: &Rc<Shared>,
-    connector: String,
-    event: ThreadEvent,
-    now: i64,
-) -> Result<Outcome> {
+pub fn commit_thread(shared: &Rc<Shared>, body: IngestThread, now: i64) -> Result<Outcome> {
     let sh = shared.clone();
     let (seq, rev) = {
         let inner = shared.inner.borrow();
         (inner.seq, inner.rev)
     };
-    let outcome = js::transaction(&shared.state, move || {
-        let mut c = Counters { seq, rev };
-        let mut frames = Vec::new();
-        let fp = event.fingerprint();
-        if !first_receipt(&sh, &connector, &event.idempotency_key, &fp, now)? {
-            return Ok((0, 1, c, frames, false));
-        }
-        let tid = event.thread_id().as_str().to_string();
-        let rows: Vec<StateRow> = sh
-            .sql
-            .exec(
-                "SELECT state_json, seq FROM threads WHERE connector_id = ? AND thread_id = ?",
-                vec![sv(&connector), sv(&tid)],
-            )?
-            .to_array()?;
-        let (mut state, mut row_seq) = match rows.into_iter().next() {
-            Some(r) => (
-                serde_json::from_str::<ThreadState>(&r.state_json).unwrap_or_default(),
-                r.seq as u64,
-            ),
-            None => (ThreadState::default(), 0),
-        };
-        if !state.apply(&event) {
-            return Ok((1, 0, c, frames, false));
-        }
-        let view = state.view();
-        let view_json = serde_json::to_string(&view).unwrap_or_default();
-        let parent = state
-            .fields
-            .parent_channel_id
-            .as_ref()
-            .map(|p| p.as_str().to_string());
-        c.seq += 1;
-        row_seq = row_seq.max(c.seq);
-        let frame = thread_frame(
-            frame_type(event.event_type),
-            c.seq,
-            &view,
-            frame_delta(&event),
-        );
-        log_event(&sh, c.seq, parent.as_deref(), &frame, now)?;
-        frames.push(LogEntry {
-            seq: c.seq,
-            channel: parent.clone(),
-            frame: Rc::from(frame),
-        });
-        c.rev += 1;
-        sh.sql.exec(
-            "INSERT INTO threads (connector_id, thread_id, parent_channel_id, deleted, seq, rev, \
+    let committed = js::transaction(&shared.state, move || {
+        let IngestThread {
+            connector_id: connector,
+            event,
+            rejected,
+        } = body;
+        diagnostics::record(&sh.sql, &connector, &rejected, now)?;
+        let c = Counters { seq, rev };
+        apply_thread(&sh, &connector, &event, now, c)
+    })?;
+    Ok(finish(shared, committed))
+}
+
+fn apply_thread(
+    sh: &Shared,
+    connector: &str,
+    event: &ThreadEvent,
+    now: i64,
+    mut c: Counters,
+) -> Result<Committed> {
+    let unchanged = |c: Counters, accepted: u64, deduped: u64| Committed {
+        accepted,
+        deduped,
+        counters: c,
+        frames: Vec::new(),
+        projected: false,
+    };
+    let mut frames = Vec::new();
+    let fp = event.fingerprint();
+    if !first_receipt(sh, connector, &event.idempotency_key, &fp, now)? {
+        return Ok(unchanged(c, 0, 1));
+    }
+    let tid = event.thread_id().as_str().to_string();
+    let rows: Vec<StateRow> = sh
+        .sql
+        .exec(
+            "SELECT state_json, seq FROM threads WHERE connector_id = ? AND thread_id = ?",
+            vec![sv(connector), sv(&tid)],
+        )?
+        .to_array()?;
+    let (mut state, mut row_seq) = match rows.into_iter().next() {
+        Some(r) => (
+            serde_json::from_str::<ThreadState>(&r.state_json).unwrap_or_default(),
+            r.seq as u64,
+        ),
+        None => (ThreadState::default(), 0),
+    };
+    if !state.apply(event) {
+        return Ok(unchanged(c, 1, 0));
+    }
+    let view = state.view();
+    let view_json = serde_json::to_string(&view).unwrap_or_default();
+    let parent = state
+        .fields
+        .parent_channel_id
+        .as_ref()
+        .map(|p| p.as_str().to_string());
+    c.seq += 1;
+    row_seq = row_seq.max(c.seq);
+    let frame = thread_frame(
+        frame_type(event.event_type),
+        c.seq,
+        &view,
+        frame_delta(event),
+    );
+    log_event(sh, c.seq, parent.as_deref(), &frame, now)?;
+    frames.push(LogEntry {
+        seq: c.seq,
+        channel: parent.clone(),
+        frame: Rc::from(frame),
+    });
+    c.rev += 1;
+    sh.sql.exec(
+        "INSERT INTO threads (connector_id, thread_id, parent_channel_id, deleted, seq, rev, \
              state_json, view_json, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (connector_id, thread_id) DO UPDATE SET \
              parent_channel_id = excluded.parent_channel_id, deleted = excluded.deleted, \
              seq = excluded.seq, rev = excluded.rev, state_json = excluded.state_json, \
              view_json = excluded.view_json, updated_at_ms = excluded.updated_at_ms",
-            vec![
-                sv(&connector),
-                sv(&tid),
-                so(parent.as_deref()),
-                si(state.deleted as i64),
-                si(row_seq as i64),
-                si(c.rev),
-                sv(&serde_json::to_string(&state).unwrap_or_default()),
-                sv(&view_json),
-                si(now),
-            ],
-        )?;
-        mark_outbox(&sh, "thread", &connector, &tid, c.rev)?;
-        persist_counters(&sh, &c)?;
-        Ok((1, 0, c, frames, true))
-    })?;
-    let (accepted, deduped, c, frames, projected) = outcome;
-    Ok(finish(shared, accepted, deduped, c, frames, projected))
+        vec![
+            sv(connector),
+            sv(&tid),
+            so(parent.as_deref()),
+            si(state.deleted as i64),
+            si(row_seq as i64),
+            si(c.rev),
+            sv(&serde_json::to_string(&state).unwrap_or_default()),
+            sv(&view_json),
+            si(now),
+        ],
+    )?;
+    mark_outbox(sh, "thread", connector, &tid, c.rev)?;
+    persist_counters(sh, &c)?;
+    Ok(Committed {
+        accepted: 1,
+        deduped: 0,
+        counters: c,
+        frames,
+        projected: true,
+    })
 }
 
 /// Keeps the durable event log bounded. Cursors older than what remains get a snapshot.
@@ -302,13 +348,6 @@ pub fn trim_log(sh: &Shared) -> Result<()> {
         )?;
     }
     Ok(())
-}
-
-pub struct Retention {
-    pub signals: usize,
-    pub threads: usize,
-    pub events: usize,
-    pub receipts: usize,
 }
 
 /// Deletes what is older than the retention window. Signals age by their Discord creation

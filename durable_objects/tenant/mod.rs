@@ -12,7 +12,6 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
-use relay_core::protocol::{MessageEvent, ThreadEvent};
 use relay_core::{ApiError, ErrorKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -22,10 +21,17 @@ use worker::{
     SqlStorageValue, State, WebSocket, WebSocketIncomingMessage,
 };
 
+pub mod api;
+pub mod client;
+mod diagnostics;
 mod feed;
 mod ingest;
 mod projection;
 mod schema;
+mod sql;
+
+use crate::durable_objects::js;
+use sql::{si, sv};
 
 /// Frames kept in memory for fast resume; older cursors are served from SQLite.
 const RING_MAX: usize = 8_192;
@@ -85,18 +91,6 @@ pub struct Shared {
 #[durable_object]
 pub struct TenantObject {
     shared: Rc<Shared>,
-}
-
-pub fn sv(s: &str) -> SqlStorageValue {
-    SqlStorageValue::String(s.to_string())
-}
-
-pub fn si(n: i64) -> SqlStorageValue {
-    SqlStorageValue::Integer(n)
-}
-
-pub fn so(s: Option<&str>) -> SqlStorageValue {
-    s.map(sv).unwrap_or(SqlStorageValue::Null)
 }
 
 fn var_num(env: &Env, name: &str, default: i64) -> i64 {
@@ -177,8 +171,8 @@ fn error_response(err: &ApiError, cid: &str) -> Result<Response> {
     Ok(Response::from_bytes(body)?.with_status(err.status()))
 }
 
-fn ok_json(v: &Value) -> Result<Response> {
-    Response::from_json(v)
+fn answer<T: serde::Serialize>(v: &T) -> std::result::Result<Response, ApiError> {
+    Response::from_json(v).map_err(internal)
 }
 
 impl DurableObject for TenantObject {
@@ -250,11 +244,13 @@ impl DurableObject for TenantObject {
         self.shared.remember_tenant(&req)?;
         let path = req.path();
         let result: std::result::Result<Response, ApiError> = match (req.method(), path.as_str()) {
-            (Method::Post, "/ingest/messages") => self.ingest_messages(&mut req).await,
-            (Method::Post, "/ingest/thread") => self.ingest_thread(&mut req).await,
-            (Method::Get, "/feed") => feed::accept(&self.shared, &req).map_err(internal),
-            (Method::Get, "/stats") => self.stats().map_err(internal),
-            (Method::Post, "/maintenance") => self.maintenance(&mut req).await,
+            (Method::Post, api::INGEST_MESSAGES) => self.ingest_messages(&mut req).await,
+            (Method::Post, api::INGEST_THREAD) => self.ingest_thread(&mut req).await,
+            (Method::Post, api::REJECTIONS) => self.record_rejections(&mut req).await,
+            (Method::Get, api::REJECTIONS) => self.rejections(&req),
+            (Method::Get, api::FEED) => feed::accept(&self.shared, &req).map_err(internal),
+            (Method::Get, api::STATS) => self.stats().map_err(internal),
+            (Method::Post, api::MAINTENANCE) => self.maintenance(&mut req).await,
             _ => Err(ApiError::not_found("unknown tenant object route")),
         };
         match result {
@@ -326,23 +322,6 @@ fn internal(e: worker::Error) -> ApiError {
         .with_code("storage_unavailable")
 }
 
-#[derive(Deserialize)]
-struct MessagesBody {
-    connector_id: String,
-    messages: Vec<MessageEvent>,
-}
-
-#[derive(Deserialize)]
-struct ThreadBody {
-    connector_id: String,
-    event: ThreadEvent,
-}
-
-#[derive(Deserialize)]
-struct MaintenanceBody {
-    retention_days: f64,
-}
-
 async fn read_body<T: for<'de> Deserialize<'de>>(
     req: &mut Request,
 ) -> std::result::Result<T, ApiError> {
@@ -354,27 +333,43 @@ async fn read_body<T: for<'de> Deserialize<'de>>(
 
 impl TenantObject {
     async fn ingest_messages(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
-        let body: MessagesBody = read_body(req).await?;
+        let body: api::IngestMessages = read_body(req).await?;
         let now = crate::runtime::now_ms();
-        let outcome = ingest::commit_messages(&self.shared, body.connector_id, body.messages, now)
-            .map_err(internal)?;
+        let outcome = ingest::commit_messages(&self.shared, body, now).map_err(internal)?;
         self.after_commit(&outcome, now);
-        ok_json(
-            &json!({"accepted": outcome.accepted, "deduped": outcome.deduped, "seq": outcome.seq}),
-        )
-        .map_err(internal)
+        answer(&outcome.answer())
     }
 
     async fn ingest_thread(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
-        let body: ThreadBody = read_body(req).await?;
+        let body: api::IngestThread = read_body(req).await?;
         let now = crate::runtime::now_ms();
-        let outcome = ingest::commit_thread(&self.shared, body.connector_id, body.event, now)
-            .map_err(internal)?;
+        let outcome = ingest::commit_thread(&self.shared, body, now).map_err(internal)?;
         self.after_commit(&outcome, now);
-        ok_json(
-            &json!({"accepted": outcome.accepted, "deduped": outcome.deduped, "seq": outcome.seq}),
-        )
-        .map_err(internal)
+        answer(&outcome.answer())
+    }
+
+    async fn record_rejections(
+        &self,
+        req: &mut Request,
+    ) -> std::result::Result<Response, ApiError> {
+        let body: api::RecordRejections = read_body(req).await?;
+        let now = crate::runtime::now_ms();
+        let sh = self.shared.clone();
+        let recorded = js::transaction(&self.shared.state, move || {
+            diagnostics::record(&sh.sql, &body.connector_id, &body.rejected, now)
+        })
+        .map_err(internal)?;
+        answer(&api::Recorded { recorded })
+    }
+
+    fn rejections(&self, req: &Request) -> std::result::Result<Response, ApiError> {
+        let url = req.url().map_err(internal)?;
+        let connector = url
+            .query_pairs()
+            .find(|(k, _)| k == "connector_id")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        answer(&diagnostics::report(&self.shared.sql, &connector).map_err(internal)?)
     }
 
     /// After a commit: hand new frames to the fan-out and the projection.
@@ -407,24 +402,24 @@ impl TenantObject {
         };
         let sockets = self.shared.state.get_websockets().len();
         let inner = self.shared.inner.borrow();
-        ok_json(&json!({
-            "tenant_key": inner.tenant_key,
-            "seq": inner.seq,
-            "sockets": sockets,
-            "filters": inner.filters.as_ref().map(|f| f.len()),
-            "ring": inner.ring.len(),
-            "signals": count("SELECT COUNT(*) AS n FROM signals")?,
-            "visible_signals": count("SELECT COUNT(*) AS n FROM signals WHERE visible = 1")?,
-            "threads": count("SELECT COUNT(*) AS n FROM threads")?,
-            "events": count("SELECT COUNT(*) AS n FROM events")?,
-            "receipts": count("SELECT COUNT(*) AS n FROM receipts")?,
-            "outbox": count("SELECT COUNT(*) AS n FROM outbox")?,
-            "storage_bytes": self.shared.sql.database_size(),
-        }))
+        Response::from_json(&api::Stats {
+            tenant_key: inner.tenant_key.clone(),
+            seq: inner.seq,
+            sockets,
+            filters: inner.filters.as_ref().map(|f| f.len()),
+            ring: inner.ring.len(),
+            signals: count("SELECT COUNT(*) AS n FROM signals")?,
+            visible_signals: count("SELECT COUNT(*) AS n FROM signals WHERE visible = 1")?,
+            threads: count("SELECT COUNT(*) AS n FROM threads")?,
+            events: count("SELECT COUNT(*) AS n FROM events")?,
+            receipts: count("SELECT COUNT(*) AS n FROM receipts")?,
+            outbox: count("SELECT COUNT(*) AS n FROM outbox")?,
+            storage_bytes: self.shared.sql.database_size(),
+        })
     }
 
     async fn maintenance(&self, req: &mut Request) -> std::result::Result<Response, ApiError> {
-        let body: MaintenanceBody = read_body(req).await?;
+        let body: api::Maintenance = read_body(req).await?;
         let now = crate::runtime::now_ms();
         let removed =
             ingest::apply_retention(&self.shared, body.retention_days, now).map_err(internal)?;
@@ -433,12 +428,6 @@ impl TenantObject {
         if projection::pending(&self.shared).unwrap_or(0) > 0 {
             projection::kick(self.shared.clone());
         }
-        ok_json(&json!({
-            "signals": removed.signals,
-            "threads": removed.threads,
-            "events": removed.events,
-            "receipts": removed.receipts,
-        }))
-        .map_err(internal)
+        answer(&removed)
     }
 }

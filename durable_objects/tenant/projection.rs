@@ -14,7 +14,8 @@ use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
 use worker::Result;
 
-use super::{si, sv, Shared};
+use super::sql::{si, sv};
+use super::Shared;
 
 pub const RETRY_MS: i64 = 5_000;
 /// How long commits gather before one projection round trip (`PROJECTION_DEBOUNCE_MS`).

@@ -1,8 +1,9 @@
 //! The tenant object's own SQLite schema: converged message state, the ordered event log that
 //! feeds subscribers, idempotency receipts, the projection outbox towards D1, and the live-feed
-//! filters. Applied idempotently each time the object starts.
+//! filters, and the record of what connectors sent wrong. Applied idempotently each time the
+//! object starts.
 
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 pub const DDL: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v)",
@@ -58,6 +59,27 @@ pub const DDL: &[&str] = &[
         item_id      TEXT NOT NULL,
         rev          INTEGER NOT NULL,
         PRIMARY KEY (kind, connector_id, item_id)
+    ) WITHOUT ROWID",
+    // Items the connector sent that validation refused (owned by `diagnostics`).
+    "CREATE TABLE IF NOT EXISTS rejections (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        connector_id    TEXT NOT NULL,
+        fingerprint     TEXT NOT NULL,
+        at_ms           INTEGER NOT NULL,
+        route           TEXT NOT NULL,
+        item_index      INTEGER NOT NULL,
+        idempotency_key TEXT,
+        error_code      TEXT NOT NULL,
+        message         TEXT NOT NULL,
+        fields_json     TEXT NOT NULL,
+        UNIQUE (connector_id, fingerprint)
+    )",
+    "CREATE INDEX IF NOT EXISTS rejections_recent ON rejections (connector_id, id DESC)",
+    "CREATE TABLE IF NOT EXISTS ingest_counts (
+        connector_id          TEXT PRIMARY KEY,
+        rejected              INTEGER NOT NULL DEFAULT 0,
+        created_at_corrected  INTEGER NOT NULL DEFAULT 0,
+        last_rejected_at_ms   INTEGER
     ) WITHOUT ROWID",
     // Channel filters of connected subscribers, by the tag their sockets carry.
     "CREATE TABLE IF NOT EXISTS feed_filters (

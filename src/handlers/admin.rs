@@ -14,10 +14,10 @@ use serde_json::{json, Value};
 use worker::Request;
 
 use super::Cx;
+use crate::durable_objects::tenant::client::TenantClient;
 use crate::http::{self, query, ApiResult, OrUnavailable};
 use crate::runtime::random_bytes;
 use crate::store::{ConnectorRow, Db, TenantRow};
-use crate::tenant_client;
 
 async fn tenant(db: &Db, key: &str) -> ApiResult<TenantRow> {
     if check_slug(key).is_err() {
@@ -457,8 +457,18 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: Route) -> ApiResult {
         }
         Route::FeedStats { tenant: t } => {
             tenant(&db, &t).await?;
-            let stats: Value = tenant_client::get(&cx.env, &t, "/stats", &cx.cid).await?;
+            let stats = TenantClient::new(&cx.env, &t, &cx.cid)?.stats().await?;
             ok(200, json!({ "stats": stats }))
+        }
+        Route::Rejections {
+            tenant: t,
+            connector: c,
+        } => {
+            connector(&db, &t, &c).await?;
+            let report = TenantClient::new(&cx.env, &t, &cx.cid)?
+                .rejections(&c)
+                .await?;
+            ok(200, json!({ "rejections": report }))
         }
         other => Err(ApiError::internal(format!(
             "route {other:?} has no admin handler"

@@ -4,16 +4,17 @@ use relay_core::etag::{if_none_match_hits, runtime_config_etag};
 use relay_core::protocol::{
     check_scope, parse_discovery_sync, parse_message_batch, parse_thread_request,
 };
+use relay_core::rejection::{self, RejectedItem};
 use relay_core::ApiError;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::Request;
 
 use super::Cx;
 use crate::auth;
+use crate::durable_objects::tenant::api;
+use crate::durable_objects::tenant::client::TenantClient;
 use crate::http::{self, header, query, ApiResult, OrUnavailable};
 use crate::store::{ConnectorRow, Db};
-use crate::tenant_client;
 
 /// How stale `last_seen_at` may get: one write a minute per connector, not one per request.
 const LAST_SEEN_EVERY_MS: i64 = 60_000;
@@ -120,70 +121,78 @@ async fn ingest_prelude(req: &mut Request, cx: &Cx) -> ApiResult<(ConnectorRow, 
     Ok((row, body))
 }
 
-#[derive(Deserialize)]
-struct IngestOutcome {
-    accepted: u64,
-    deduped: u64,
-    seq: u64,
+/// The success body of every ingest route; `rejected` appears only when an item was refused
+/// (field connectors ignore fields they do not know).
+fn ingest_answer(cx: &Cx, mut body: Value, rejected: &[RejectedItem]) -> ApiResult {
+    if !rejected.is_empty() {
+        body["rejected"] = json!(rejection::public(rejected));
+    }
+    Ok(http::ok(&cx.cid, 200, body))
 }
 
 pub async fn ingest_messages(req: &mut Request, cx: &Cx) -> ApiResult {
     let (row, body) = ingest_prelude(req, cx).await?;
-    let batch = parse_message_batch(&body, &cx.cfg.limits).map_err(ApiError::invalid_fields)?;
+    let batch =
+        parse_message_batch(&body, &cx.cfg.limits, cx.now).map_err(ApiError::invalid_fields)?;
     touch_last_seen(cx, &row);
-    if batch.messages.is_empty() {
+    if batch.messages.is_empty() && batch.rejected.is_empty() {
         return Ok(http::ok(&cx.cid, 200, json!({"accepted": 0, "deduped": 0})));
     }
-    let outcome: IngestOutcome = tenant_client::post(
-        &cx.env,
-        &row.tenant_key,
-        "/ingest/messages",
-        &json!({
-            "connector_id": row.connector_id,
-            "batch_id": batch.batch_id,
-            "messages": batch.messages,
-        }),
-        &cx.cid,
-    )
-    .await?;
-    Ok(http::ok(
-        &cx.cid,
-        200,
+    let outcome = TenantClient::new(&cx.env, &row.tenant_key, &cx.cid)?
+        .ingest_messages(&api::IngestMessages {
+            connector_id: row.connector_id.clone(),
+            messages: batch.messages,
+            corrected: batch.corrected,
+            rejected: batch.rejected.clone(),
+        })
+        .await?;
+    ingest_answer(
+        cx,
         json!({"accepted": outcome.accepted, "deduped": outcome.deduped, "seq": outcome.seq}),
-    ))
+        &batch.rejected,
+    )
 }
 
 pub async fn ingest_thread(req: &mut Request, cx: &Cx) -> ApiResult {
     let (row, body) = ingest_prelude(req, cx).await?;
     let thread = parse_thread_request(&body, &cx.cfg.limits).map_err(ApiError::invalid_fields)?;
     touch_last_seen(cx, &row);
-    let outcome: IngestOutcome = tenant_client::post(
-        &cx.env,
-        &row.tenant_key,
-        "/ingest/thread",
-        &json!({"connector_id": row.connector_id, "event": thread.event}),
-        &cx.cid,
-    )
-    .await?;
-    Ok(http::ok(
-        &cx.cid,
-        200,
+    let outcome = TenantClient::new(&cx.env, &row.tenant_key, &cx.cid)?
+        .ingest_thread(&api::IngestThread {
+            connector_id: row.connector_id.clone(),
+            event: thread.event,
+            rejected: thread.rejected.clone(),
+        })
+        .await?;
+    ingest_answer(
+        cx,
         json!({"accepted": outcome.accepted, "deduped": outcome.deduped, "seq": outcome.seq}),
-    ))
+        &thread.rejected,
+    )
 }
 
 pub async fn ingest_discovery(req: &mut Request, cx: &Cx) -> ApiResult {
     let (row, body) = ingest_prelude(req, cx).await?;
     let sync = parse_discovery_sync(&body, &cx.cfg.limits).map_err(ApiError::invalid_fields)?;
     touch_last_seen(cx, &row);
+    if !sync.rejected.is_empty() {
+        // Recorded before the snapshot is stored: should the store fail, the connector's retry
+        // finds these already counted (each is recorded once).
+        TenantClient::new(&cx.env, &row.tenant_key, &cx.cid)?
+            .record_rejections(&api::RecordRejections {
+                connector_id: row.connector_id.clone(),
+                rejected: sync.rejected.clone(),
+            })
+            .await?;
+    }
     let db = Db::new(&cx.env).or_unavailable("database")?;
     let (guilds, channels) = db
         .store_discovery(&sync, cx.now)
         .await
         .or_unavailable("discovery store")?;
-    Ok(http::ok(
-        &cx.cid,
-        200,
+    ingest_answer(
+        cx,
         json!({"accepted": guilds + channels, "guilds": guilds, "channels": channels, "deduped": 0}),
-    ))
+        &sync.rejected,
+    )
 }

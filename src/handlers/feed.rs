@@ -7,14 +7,14 @@ use relay_core::time::Timestamp;
 use relay_core::validate::FieldError;
 use relay_core::{ApiError, ErrorKind};
 use serde_json::json;
-use worker::{Method, Request, RequestInit};
+use worker::Request;
 
 use super::Cx;
 use crate::config::secret;
+use crate::durable_objects::tenant::client::TenantClient;
 use crate::http::{self, header, query, ApiResult, OrUnavailable};
 use crate::runtime::random_bytes;
 use crate::store::Db;
-use crate::tenant_client;
 
 fn ticket_secret(cx: &Cx) -> ApiResult<String> {
     secret(&cx.env, "FEED_TICKET_SECRET").ok_or_else(|| {
@@ -101,24 +101,17 @@ pub async fn connect(req: &mut Request, cx: &Cx) -> ApiResult {
         })?),
     };
 
-    let mut target = format!("https://tenant.internal/feed?sub={}", claims.n);
+    let mut query = format!("sub={}", claims.n);
     if let Some(since) = since {
-        target.push_str(&format!("&since={since}"));
+        query.push_str(&format!("&since={since}"));
     }
     if let Some(channels) = &claims.c {
         let list: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
-        target.push_str(&format!("&channels={}", list.join(",")));
+        query.push_str(&format!("&channels={}", list.join(",")));
     }
     // One copy made by the runtime, rather than a boundary crossing per header: a reconnect
     // storm is a thousand of these.
-    let headers = req.headers().clone();
-    let _ = headers.set("x-correlation-id", &cx.cid);
-    let _ = headers.set("x-tenant-key", &claims.t);
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    let forward = Request::new_with_init(&target, &init).or_unavailable("feed")?;
-    tenant_client::stub(&cx.env, &claims.t)?
-        .fetch_with_request(forward)
+    TenantClient::new(&cx.env, &claims.t, &cx.cid)?
+        .feed(&query, req.headers().clone())
         .await
-        .or_unavailable("tenant object")
 }

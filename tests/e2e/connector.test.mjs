@@ -190,7 +190,7 @@ describe('message batches', () => {
     assertError(await ctx.api.post('/ingest/message-batch', wrongConnector), 403, 'forbidden');
   });
 
-  test('malformed input: JSON, every bad field named, nothing written', async () => {
+  test('malformed input: a bad envelope fails whole; a bad message is refused alone, every bad field named', async () => {
     const ctx = await provision(server);
     let r = await ctx.api.request('POST', '/ingest/message-batch', { raw: '{"connector_id": ', headers: { 'content-type': 'application/json' } });
     assertError(r, 400, 'bad_request');
@@ -204,23 +204,33 @@ describe('message batches', () => {
     delete bad.content_raw;
     const bad2 = message(ctx, { event_type: 'upsert' });
     r = await ctx.api.post('/ingest/message-batch', batch(ctx, [good, bad, bad2]));
-    assertError(r, 400, 'bad_request');
-    const fields = r.json.details.map((d) => d.field);
-    assert.deepEqual(fields, [
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual([r.json.ok, r.json.accepted, r.json.deduped], [true, 1, 0]);
+    assert.deepEqual(r.json.rejected.map((x) => [x.index, x.idempotency_key, x.error_code]), [
+      [1, bad.idempotency_key, 'bad_request'],
+      [2, bad2.idempotency_key, 'bad_request'],
+    ]);
+    assert.deepEqual(r.json.rejected[0].fields.map((d) => d.field), [
       'messages[1].discord_channel_id',
       'messages[1].content_raw',
       'messages[1].created_at',
-      'messages[2].event_type',
     ]);
-    assert.match(r.json.message, /messages\[1\]\.discord_channel_id/);
-    // All or nothing: the good message was not stored.
+    assert.deepEqual(r.json.rejected[1].fields.map((d) => d.field), ['messages[2].event_type']);
+    assert.match(r.json.rejected[0].message, /messages\[1\]\.discord_channel_id/);
+    // The good message was stored, and only it.
     const stats = await ctx.admin.get(`/v1/admin/tenants/${ctx.tenant}/feed-stats`);
-    assert.equal(stats.json.stats.signals, 0);
-    assert.equal(stats.json.stats.receipts, 0);
+    assert.equal(stats.json.stats.signals, 1);
+    assert.equal(stats.json.stats.receipts, 1);
 
+    // The envelope is still all or nothing, and writes nothing.
     r = await ctx.api.post('/ingest/message-batch', { connector_id: ctx.connector, tenant_key: ctx.tenant, messages: 'x' });
     assertError(r, 400, 'bad_request');
     assert.deepEqual(r.json.details.map((d) => d.field), ['messages']);
+    r = await ctx.api.post('/ingest/message-batch', { tenant_key: ctx.tenant, messages: [message(ctx)] });
+    assertError(r, 400, 'bad_request');
+    assert.deepEqual(r.json.details.map((d) => d.field), ['connector_id']);
+    const after = await ctx.admin.get(`/v1/admin/tenants/${ctx.tenant}/feed-stats`);
+    assert.equal(after.json.stats.receipts, 1);
   });
 
   test('batch and body limits', async () => {
@@ -339,9 +349,19 @@ describe('discovery snapshots', () => {
     const chans = (await ctx.admin.get(`${c}/channels?guild_id=1300000000000000000`)).json.channels;
     assert.deepEqual(chans.map((x) => [x.channel_id, x.name]), [['1300000000000000100', 'btc-signals']]);
     assert.equal((await ctx.admin.get(`${c}/channels`)).json.channels.length, 2);
-    r = await ctx.api.post('/ingest/channel-guild-sync', { connector_id: ctx.connector, tenant_key: ctx.tenant, channels: [{ guild_id: 'x' }] });
+    // A bad entry is refused alone; the good one beside it is stored.
+    r = await ctx.api.post('/ingest/channel-guild-sync', {
+      connector_id: ctx.connector, tenant_key: ctx.tenant,
+      channels: [{ guild_id: 'x' }, { discord_channel_id: '1300000000000000102', guild_id: '1300000000000000001', name: 'alts' }],
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual([r.json.channels, r.json.rejected.length, r.json.rejected[0].index], [1, 1, 0]);
+    assert.deepEqual(r.json.rejected[0].fields.map((d) => d.field), ['channels[0].discord_channel_id', 'channels[0].guild_id']);
+    assert.equal((await ctx.admin.get(`${c}/channels`)).json.channels.length, 3);
+    // The envelope still fails whole.
+    r = await ctx.api.post('/ingest/channel-guild-sync', { connector_id: ctx.connector, tenant_key: ctx.tenant, channels: {} });
     assertError(r, 400, 'bad_request');
-    assert.deepEqual(r.json.details.map((d) => d.field), ['channels[0].discord_channel_id', 'channels[0].guild_id']);
+    assert.deepEqual(r.json.details.map((d) => d.field), ['channels']);
   });
 });
 

@@ -64,7 +64,7 @@ test('edits in any order, with duplicates: newest edit wins, sparse edits keep a
   const t0 = Date.now() - 3_600_000;
   const ids = [];
   for (let round = 0; round < 12; round++) {
-    const id = snowflake();
+    const id = snowflake(t0);
     ids.push(id);
     const e = events(ctx, id, t0);
     const all = [e.create, e.edit1, e.edit2, e.edit1, e.create, e.edit2];
@@ -92,7 +92,7 @@ test('a delete wins in any position, including before the create', async () => {
   const t0 = Date.now() - 3_600_000;
   const ids = [];
   for (let round = 0; round < 10; round++) {
-    const id = snowflake();
+    const id = snowflake(t0);
     ids.push(id);
     const e = events(ctx, id, t0);
     const order = round === 0 ? [e.del, e.create, e.edit2, e.edit1] : shuffle([e.create, e.edit1, e.edit2, e.del, e.del], rand);
