@@ -1,5 +1,6 @@
 // The operator console against the real worker: sign-in, tenants, connectors and their token,
-// available channels picked from discovery, mappings, connector controls, signals, live feed.
+// available channels picked from discovery, mappings, connector controls, signals, live feed,
+// items rejected by validation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../../harness/worker.mjs';
@@ -275,6 +276,33 @@ test('recent signals and the live feed panel show ingested signals', async () =>
 
   await page.click('#live-toggle');
   await page.waitForSelector('#live-title ~ .status[data-state="stopped"]');
+});
+
+test('the rejections panel lists what failed validation, with its key and the field at fault', async () => {
+  await page.waitForSelector('#rejections-total:text-is("0")');
+  assert.match(await page.textContent('#rejections-summary'), /Nothing rejected/);
+
+  const ctx = { tenant: TENANT, connector: CONNECTOR };
+  const good = message(ctx, { discord_guild_id: GUILD, discord_channel_id: SRC, content_raw: 'SOL long 140', content_clean: 'SOL long 140' });
+  const bad = message(ctx, { discord_guild_id: GUILD, discord_channel_id: SRC, edited_at: 'not-a-time' });
+  const r = await new Api(server.baseUrl, token).post('/ingest/message-batch', {
+    connector_id: CONNECTOR, tenant_key: TENANT, sent_at: new Date().toISOString(), batch_id: 'b-rejections', messages: [good, bad],
+  });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.accepted, 1, 'the valid message is stored');
+  assert.deepEqual(r.json.rejected.map((x) => [x.index, x.idempotency_key]), [[1, bad.idempotency_key]]);
+
+  await page.click('#refresh-page');
+  await page.waitForSelector('#rejections-total:text-is("1")');
+  const row = await page.waitForSelector(`#rejections tr[data-key="${bad.idempotency_key}"]`);
+  const cells = await row.$$eval('td', (tds) => tds.map((td) => td.textContent.trim()));
+  assert.match(cells[1], /message-batch · item 1/);
+  assert.equal(cells[2], bad.idempotency_key);
+  assert.match(cells[3], /edited_at/, 'the reason names the field');
+  assert.match(await page.textContent('#rejections-summary'), /1 item rejected in total, the last/);
+  assert.equal(await page.$(`#rejections tr[data-key="${good.idempotency_key}"]`), null, 'the valid message is not listed');
+  await screenshot(page, 'admin-connector-rejections');
+  assert.deepEqual(await unlabelled(page), []);
 });
 
 test('the console raised no page errors', () => {
