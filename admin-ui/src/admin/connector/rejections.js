@@ -26,7 +26,7 @@ function reason(r) {
 
 function row(r) {
   return h('tr', { dataset: { key: r.idempotency_key ?? '', route: r.route } },
-    h('td', {}, timeEl(r.at)),
+    h('td', { class: 'rejection-time' }, timeEl(r.at)),
     h('td', {}, ROUTES[r.route] ?? r.route, h('span', { class: 'sub' }, `${r.route} · item ${r.index}`)),
     h('td', { class: 'rejection-key' }, r.idempotency_key ? h('code', {}, r.idempotency_key) : h('span', { class: 'muted' }, 'no key')),
     h('td', { class: 'rejection-reason' }, reason(r)));
