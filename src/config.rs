@@ -63,6 +63,30 @@ impl Config {
     }
 }
 
+/// The tenant object's tunables, read once when an object starts (the edge does not need them
+/// per request).
+#[derive(Debug, Clone)]
+pub struct ObjectSettings {
+    /// How long commits gather before one projection round trip to D1.
+    pub projection_debounce_ms: i64,
+    /// Signals in a snapshot frame.
+    pub snapshot_limit: usize,
+    pub heartbeat_ms: i64,
+    /// Events kept in the durable log; older cursors get a snapshot instead of a replay.
+    pub event_log_max: u64,
+}
+
+impl ObjectSettings {
+    pub fn from_env(env: &Env) -> Self {
+        ObjectSettings {
+            projection_debounce_ms: num(env, "PROJECTION_DEBOUNCE_MS", 200i64).clamp(0, 60_000),
+            snapshot_limit: num(env, "FEED_SNAPSHOT_LIMIT", 50i64).clamp(1, 500) as usize,
+            heartbeat_ms: num(env, "HEARTBEAT_SECONDS", 30i64).clamp(1, 3_600) * 1_000,
+            event_log_max: num(env, "FEED_EVENT_LOG_MAX", 50_000i64).clamp(10, 10_000_000) as u64,
+        }
+    }
+}
+
 /// A secret, or `None` when unset or empty.
 pub fn secret(env: &Env, name: &str) -> Option<String> {
     env.secret(name)

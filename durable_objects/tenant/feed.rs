@@ -5,7 +5,7 @@
 //! every socket of that filter, so its cost is one `send` per socket and not one serialisation.
 //! Frames committed while a broadcast is deferred travel together as one `batch` frame.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 use relay_core::encoding::hex;
@@ -18,9 +18,11 @@ use wasm_bindgen::JsValue;
 use worker::{Request, Response, Result, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
 use super::sql::{si, so, sv};
-use super::{Filter, LogEntry, Shared};
+use super::state::Shared;
 use crate::durable_objects::js;
 
+/// Frames kept in memory for fast resume; older cursors are served from SQLite.
+const RING_MAX: usize = 8_192;
 /// Most events per `batch` frame during a replay.
 const REPLAY_CHUNK: usize = 500;
 /// Initial-frame cache entries kept for the current `seq` (reconnect storms share them).
@@ -28,6 +30,52 @@ const INITIAL_CACHE_MAX: usize = 64;
 /// A socket that has not pinged for this many heartbeat intervals is closed.
 const DEAD_AFTER_INTERVALS: i64 = 3;
 pub const ALL: &str = "all";
+
+/// One visible change, as logged and as sent.
+#[derive(Clone)]
+pub struct LogEntry {
+    pub seq: u64,
+    pub channel: Option<String>,
+    pub frame: Rc<str>,
+}
+
+/// Subscriber channel filter; `None` = every channel.
+pub type Filter = Option<HashSet<String>>;
+
+/// The feed's in-memory state. Every part can be rebuilt from storage and the sockets' tags
+/// and attachments, so eviction loses nothing.
+#[derive(Default)]
+pub struct FeedState {
+    /// Frames committed but not yet sent to sockets.
+    pub pending: Vec<LogEntry>,
+    /// Filter id → channels, loaded lazily from `feed_filters`.
+    pub filters: Option<BTreeMap<String, Filter>>,
+    /// Recent frames; complete for every seq above `ring_floor`.
+    pub ring: VecDeque<LogEntry>,
+    pub ring_floor: u64,
+    /// Initial frames already built for the current `seq`, by (filter, since).
+    pub initial_cache: HashMap<(String, Option<u64>), Rc<Vec<JsValue>>>,
+    pub initial_cache_seq: u64,
+    /// Coalesces frames while a broadcast round is in flight.
+    pub pacer: fanout::Pacer,
+    /// When the next alarm is known to be due (skips redundant alarm reads on connect).
+    pub alarm_at: Option<i64>,
+}
+
+impl FeedState {
+    pub fn new(seq: u64) -> Self {
+        FeedState {
+            ring_floor: seq,
+            initial_cache_seq: seq,
+            ..FeedState::default()
+        }
+    }
+
+    /// Drops cached initial frames (after a purge they may show deleted rows).
+    pub fn forget_initial_frames(&mut self) {
+        self.initial_cache.clear();
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 struct Attachment {
@@ -56,7 +104,7 @@ fn filter_id(channels: &Option<Vec<String>>) -> String {
 }
 
 fn load_filters(sh: &Shared) -> Result<()> {
-    if sh.inner.borrow().filters.is_some() {
+    if sh.feed.borrow().filters.is_some() {
         return Ok(());
     }
     #[derive(Deserialize)]
@@ -76,14 +124,14 @@ fn load_filters(sh: &Shared) -> Result<()> {
             .map(|v| v.into_iter().collect());
         map.insert(r.filter_id, filter);
     }
-    sh.inner.borrow_mut().filters = Some(map);
+    sh.feed.borrow_mut().filters = Some(map);
     Ok(())
 }
 
 fn register_filter(sh: &Shared, id: &str, channels: &Option<Vec<String>>, now: i64) -> Result<()> {
     load_filters(sh)?;
     if sh
-        .inner
+        .feed
         .borrow()
         .filters
         .as_ref()
@@ -100,7 +148,7 @@ fn register_filter(sh: &Shared, id: &str, channels: &Option<Vec<String>>, now: i
         vec![sv(id), so(channels_json.as_deref()), si(now)],
     )?;
     let filter: Filter = channels.as_ref().map(|c| c.iter().cloned().collect());
-    if let Some(map) = sh.inner.borrow_mut().filters.as_mut() {
+    if let Some(map) = sh.feed.borrow_mut().filters.as_mut() {
         map.insert(id.to_string(), filter);
     }
     Ok(())
@@ -173,9 +221,9 @@ pub fn accept(sh: &Rc<Shared>, req: &Request) -> Result<Response> {
 /// `since`. Cached per (filter, since) for the current `seq`, so a reconnect storm costs one
 /// query and one serialisation.
 fn initial_frames(sh: &Shared, fid: &str, since: Option<u64>) -> Result<Rc<Vec<JsValue>>> {
-    let seq = sh.inner.borrow().seq;
+    let seq = sh.seq();
     {
-        let mut inner = sh.inner.borrow_mut();
+        let mut inner = sh.feed.borrow_mut();
         if inner.initial_cache_seq != seq {
             inner.initial_cache.clear();
             inner.initial_cache_seq = seq;
@@ -185,7 +233,7 @@ fn initial_frames(sh: &Shared, fid: &str, since: Option<u64>) -> Result<Rc<Vec<J
         }
     }
     let filter: Filter = sh
-        .inner
+        .feed
         .borrow()
         .filters
         .as_ref()
@@ -201,7 +249,7 @@ fn initial_frames(sh: &Shared, fid: &str, since: Option<u64>) -> Result<Rc<Vec<J
         },
     };
     let values: Rc<Vec<JsValue>> = Rc::new(frames.iter().map(|f| JsValue::from_str(f)).collect());
-    let mut inner = sh.inner.borrow_mut();
+    let mut inner = sh.feed.borrow_mut();
     if inner.initial_cache.len() >= INITIAL_CACHE_MAX {
         inner.initial_cache.clear();
     }
@@ -231,7 +279,7 @@ fn snapshot(sh: &Shared, filter: &Filter, seq: u64, reason: SnapshotReason) -> R
     struct Row {
         view_json: String,
     }
-    let limit = sh.inner.borrow().snapshot_limit as i64;
+    let limit = sh.settings.snapshot_limit as i64;
     let (clause, mut args) = channel_clause(filter, "channel_id");
     args.push(si(limit));
     let signals: Vec<Row> = sh
@@ -265,7 +313,7 @@ fn snapshot(sh: &Shared, filter: &Filter, seq: u64, reason: SnapshotReason) -> R
 /// reaches back that far.
 fn replay(sh: &Shared, filter: &Filter, since: u64, upto: u64) -> Result<Option<Vec<String>>> {
     let from_ring = {
-        let inner = sh.inner.borrow();
+        let inner = sh.feed.borrow();
         if since >= inner.ring_floor {
             Some(
                 inner
@@ -338,11 +386,11 @@ fn replay(sh: &Shared, filter: &Filter, since: u64, upto: u64) -> Result<Option<
 /// (see `relay_core::fanout`).
 pub fn enqueue(sh: &Rc<Shared>, frames: Vec<LogEntry>) {
     let action = {
-        let mut inner = sh.inner.borrow_mut();
+        let mut inner = sh.feed.borrow_mut();
         for f in &frames {
             inner.ring.push_back(f.clone());
         }
-        let cap = super::RING_MAX.min(inner.event_log_max as usize);
+        let cap = RING_MAX.min(sh.settings.event_log_max as usize);
         while inner.ring.len() > cap {
             if let Some(old) = inner.ring.pop_front() {
                 inner.ring_floor = old.seq;
@@ -363,7 +411,7 @@ fn broadcast_round(sh: &Rc<Shared>) {
     let sh = sh.clone();
     wasm_bindgen_futures::spawn_local(async move {
         worker::Delay::from(std::time::Duration::ZERO).await;
-        let action = sh.inner.borrow_mut().pacer.on_drained();
+        let action = sh.feed.borrow_mut().pacer.on_drained();
         if action == fanout::Action::Broadcast {
             broadcast_round(&sh);
         }
@@ -373,13 +421,13 @@ fn broadcast_round(sh: &Rc<Shared>) {
 /// Sends whatever is pending right away, outside the pacing (before accepting a subscriber,
 /// and from the alarm).
 pub fn flush(sh: &Shared) {
-    sh.inner.borrow_mut().pacer.on_forced_flush();
+    sh.feed.borrow_mut().pacer.on_forced_flush();
     send_pending(sh);
 }
 
 /// Sends every pending frame to the sockets whose filter admits it.
 fn send_pending(sh: &Shared) {
-    let pending = std::mem::take(&mut sh.inner.borrow_mut().pending);
+    let pending = std::mem::take(&mut sh.feed.borrow_mut().pending);
     if pending.is_empty() {
         return;
     }
@@ -391,7 +439,7 @@ fn send_pending(sh: &Shared) {
         );
     }
     let filters: Vec<(String, Filter)> = sh
-        .inner
+        .feed
         .borrow()
         .filters
         .as_ref()
@@ -424,24 +472,24 @@ fn send_pending(sh: &Shared) {
 /// Makes sure an alarm will come to send pings and drop dead sockets.
 fn ensure_heartbeat(sh: Rc<Shared>, now: i64) {
     let interval = {
-        let mut inner = sh.inner.borrow_mut();
+        let mut inner = sh.feed.borrow_mut();
         if inner.alarm_at.is_some_and(|at| at > now) {
             return;
         }
         // Claimed before the await so a burst of connects schedules one alarm.
-        inner.alarm_at = Some(now + inner.heartbeat_ms);
-        inner.heartbeat_ms
+        inner.alarm_at = Some(now + sh.settings.heartbeat_ms);
+        sh.settings.heartbeat_ms
     };
     wasm_bindgen_futures::spawn_local(async move {
         let storage = sh.state.storage();
         match storage.get_alarm().await {
             Ok(Some(at)) if at <= now + interval => {
-                sh.inner.borrow_mut().alarm_at = Some(at);
+                sh.feed.borrow_mut().alarm_at = Some(at);
             }
             _ => {
                 let at = js_sys::Date::new(&JsValue::from_f64((now + interval) as f64));
                 if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(at)).await {
-                    sh.inner.borrow_mut().alarm_at = None;
+                    sh.feed.borrow_mut().alarm_at = None;
                     crate::runtime::log(
                         "error",
                         "heartbeat alarm",
@@ -456,10 +504,7 @@ fn ensure_heartbeat(sh: Rc<Shared>, now: i64) {
 /// Pings every socket and closes those whose client stopped pinging. Returns sockets left.
 pub fn heartbeat(sh: &Shared, now: i64) -> usize {
     let sockets = sh.state.get_websockets();
-    let (seq, interval) = {
-        let inner = sh.inner.borrow();
-        (inner.seq, inner.heartbeat_ms)
-    };
+    let (seq, interval) = (sh.seq(), sh.settings.heartbeat_ms);
     let ping = JsValue::from_str(&ping_frame(seq, now));
     let dead_after = interval * DEAD_AFTER_INTERVALS;
     let mut alive = 0;
@@ -493,7 +538,7 @@ fn prune_filters(sh: &Shared, live: &HashSet<String>) {
         return;
     }
     let stale: Vec<String> = sh
-        .inner
+        .feed
         .borrow()
         .filters
         .as_ref()
@@ -508,7 +553,7 @@ fn prune_filters(sh: &Shared, live: &HashSet<String>) {
             )
             .is_ok()
         {
-            if let Some(map) = sh.inner.borrow_mut().filters.as_mut() {
+            if let Some(map) = sh.feed.borrow_mut().filters.as_mut() {
                 map.remove(&id);
             }
         }
@@ -527,7 +572,7 @@ pub fn on_message(sh: &Shared, ws: &WebSocket, message: WebSocketIncomingMessage
     };
     let parsed: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     if parsed["type"] == "ping" {
-        let seq = sh.inner.borrow().seq;
+        let seq = sh.seq();
         let _ = ws.send_with_str(format!("{{\"type\":\"pong\",\"seq\":{seq}}}"));
     }
 }

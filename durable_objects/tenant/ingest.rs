@@ -14,8 +14,9 @@ use worker::Result;
 
 use super::api::{IngestMessages, IngestOutcome, IngestThread, Retention};
 use super::diagnostics;
+use super::feed::LogEntry;
 use super::sql::{si, so, sv};
-use super::{LogEntry, Shared};
+use super::state::Shared;
 use crate::durable_objects::js;
 
 pub struct Outcome {
@@ -172,8 +173,8 @@ fn apply_message(
 pub fn commit_messages(shared: &Rc<Shared>, body: IngestMessages, now: i64) -> Result<Outcome> {
     let sh = shared.clone();
     let (seq, rev) = {
-        let inner = shared.inner.borrow();
-        (inner.seq, inner.rev)
+        let log = shared.log.borrow();
+        (log.seq, log.rev)
     };
     let committed = js::transaction(&shared.state, move || {
         let connector = &body.connector_id;
@@ -209,13 +210,13 @@ pub fn commit_messages(shared: &Rc<Shared>, body: IngestMessages, now: i64) -> R
 }
 
 fn finish(shared: &Rc<Shared>, done: Committed) -> Outcome {
-    let mut inner = shared.inner.borrow_mut();
-    inner.seq = done.counters.seq;
-    inner.rev = done.counters.rev;
-    inner.events_since_trim += done.frames.len() as u64;
-    let trim_due = inner.events_since_trim >= (inner.event_log_max / 10).clamp(1, 1_000);
+    let mut log = shared.log.borrow_mut();
+    log.seq = done.counters.seq;
+    log.rev = done.counters.rev;
+    log.events_since_trim += done.frames.len() as u64;
+    let trim_due = log.events_since_trim >= (shared.settings.event_log_max / 10).clamp(1, 1_000);
     if trim_due {
-        inner.events_since_trim = 0;
+        log.events_since_trim = 0;
     }
     Outcome {
         accepted: done.accepted,
@@ -230,8 +231,8 @@ fn finish(shared: &Rc<Shared>, done: Committed) -> Outcome {
 pub fn commit_thread(shared: &Rc<Shared>, body: IngestThread, now: i64) -> Result<Outcome> {
     let sh = shared.clone();
     let (seq, rev) = {
-        let inner = shared.inner.borrow();
-        (inner.seq, inner.rev)
+        let log = shared.log.borrow();
+        (log.seq, log.rev)
     };
     let committed = js::transaction(&shared.state, move || {
         let IngestThread {
@@ -337,10 +338,7 @@ fn apply_thread(
 
 /// Keeps the durable event log bounded. Cursors older than what remains get a snapshot.
 pub fn trim_log(sh: &Shared) -> Result<()> {
-    let (seq, max) = {
-        let inner = sh.inner.borrow();
-        (inner.seq, inner.event_log_max)
-    };
+    let (seq, max) = (sh.seq(), sh.settings.event_log_max);
     if seq > max {
         sh.sql.exec(
             "DELETE FROM events WHERE seq <= ?",
@@ -393,6 +391,6 @@ pub fn apply_retention(shared: &Rc<Shared>, days: f64, now: i64) -> Result<Reten
     })?;
     trim_log(shared)?;
     // Snapshots and replays built before the purge may show deleted rows.
-    shared.inner.borrow_mut().initial_cache.clear();
+    shared.feed.borrow_mut().forget_initial_frames();
     Ok(removed)
 }

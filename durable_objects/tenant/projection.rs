@@ -15,12 +15,18 @@ use wasm_bindgen::JsValue;
 use worker::Result;
 
 use super::sql::{si, sv};
-use super::Shared;
+use super::state::Shared;
 
 pub const RETRY_MS: i64 = 5_000;
-/// How long commits gather before one projection round trip (`PROJECTION_DEBOUNCE_MS`).
-pub const DEBOUNCE_MS: i64 = 200;
 const BATCH: i64 = 100;
+
+/// Whether a flush is waiting out its debounce, running, or owed another pass.
+#[derive(Default)]
+pub struct ProjectionState {
+    pub scheduled: bool,
+    pub running: bool,
+    pub again: bool,
+}
 
 #[derive(Deserialize)]
 struct Mark {
@@ -68,39 +74,39 @@ pub fn pending(sh: &Shared) -> Result<i64> {
 /// the ingest path entirely.
 pub fn kick(sh: Rc<Shared>) {
     {
-        let mut inner = sh.inner.borrow_mut();
-        if inner.projection_scheduled {
+        let mut inner = sh.projection.borrow_mut();
+        if inner.scheduled {
             return;
         }
-        inner.projection_scheduled = true;
+        inner.scheduled = true;
     }
-    let delay = sh.inner.borrow().projection_debounce_ms as u64;
+    let delay = sh.settings.projection_debounce_ms as u64;
     wasm_bindgen_futures::spawn_local(async move {
         worker::Delay::from(std::time::Duration::from_millis(delay)).await;
-        sh.inner.borrow_mut().projection_scheduled = false;
+        sh.projection.borrow_mut().scheduled = false;
         flush(sh).await;
     });
 }
 
 pub async fn flush(sh: Rc<Shared>) {
     {
-        let mut inner = sh.inner.borrow_mut();
-        if inner.projection_running {
-            inner.projection_again = true;
+        let mut inner = sh.projection.borrow_mut();
+        if inner.running {
+            inner.again = true;
             return;
         }
-        inner.projection_running = true;
+        inner.running = true;
     }
     let result = loop {
-        sh.inner.borrow_mut().projection_again = false;
+        sh.projection.borrow_mut().again = false;
         match flush_batch(&sh).await {
             Ok(true) => continue,
-            Ok(false) if sh.inner.borrow().projection_again => continue,
+            Ok(false) if sh.projection.borrow().again => continue,
             Ok(false) => break Ok(()),
             Err(e) => break Err(e),
         }
     };
-    sh.inner.borrow_mut().projection_running = false;
+    sh.projection.borrow_mut().running = false;
     if let Err(e) = result {
         crate::runtime::log(
             "warn",
