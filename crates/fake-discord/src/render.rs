@@ -3,7 +3,7 @@
 
 use crate::cdn;
 use crate::state::{self, Channel, Guild, Member, Message, Role, State, User, Webhook};
-use crate::util::{iso8601, snowflake_ms};
+use crate::util::iso8601;
 use serde_json::{json, Value};
 
 pub fn user(u: &User) -> Value {
@@ -313,6 +313,35 @@ fn mentions(st: &State, m: &Message) -> (Vec<Value>, Vec<String>, bool) {
     (users, roles, everyone)
 }
 
+/// An embed as Discord echoes it: `type` set, fields with `inline`, and parts that lack their
+/// required text (an author without `name`, a footer without `text`) dropped.
+pub fn embed(e: &Value) -> Value {
+    let mut e = e.clone();
+    let Some(obj) = e.as_object_mut() else {
+        return e;
+    };
+    obj.retain(|_, v| !v.is_null());
+    if !obj.contains_key("type") {
+        obj.insert("type".into(), json!("rich"));
+    }
+    for (part, key) in [("author", "name"), ("footer", "text"), ("provider", "name")] {
+        if obj
+            .get(part)
+            .is_some_and(|p| !p.get(key).is_some_and(Value::is_string))
+        {
+            obj.remove(part);
+        }
+    }
+    if let Some(Value::Array(fields)) = obj.get_mut("fields") {
+        for f in fields.iter_mut() {
+            if f.get("inline").is_none_or(|i| !i.is_boolean()) {
+                f["inline"] = json!(false);
+            }
+        }
+    }
+    e
+}
+
 pub fn message(st: &State, m: &Message, now_s: u64) -> Value {
     let author = json!({
         "id": m.author_id.to_string(),
@@ -346,17 +375,7 @@ pub fn message(st: &State, m: &Message, now_s: u64) -> Value {
             v
         })
         .collect();
-    let embeds: Vec<Value> = m
-        .embeds
-        .iter()
-        .map(|e| {
-            let mut e = e.clone();
-            if e.get("type").is_none_or(Value::is_null) {
-                e["type"] = json!("rich");
-            }
-            e
-        })
-        .collect();
+    let embeds: Vec<Value> = m.embeds.iter().map(embed).collect();
     let (users, roles, everyone) = mentions(st, m);
     let mut v = json!({
         "type": 0,
@@ -391,7 +410,287 @@ pub fn message(st: &State, m: &Message, now_s: u64) -> Value {
     v
 }
 
-/// Seconds since the epoch of a snowflake, for tests and the page.
-pub fn created_s(id: u64) -> u64 {
-    snowflake_ms(id) / 1000
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{seed_id, Attachment, Settings};
+    use serde::de::DeserializeOwned;
+
+    fn state() -> State {
+        State::new(Settings::new(), "http://127.0.0.1:1".into(), b"t".to_vec())
+    }
+
+    /// The client reads these objects with twilight-model: each must deserialize.
+    fn reads_as<T: DeserializeOwned>(v: &Value) -> T {
+        match serde_json::from_value::<T>(v.clone()) {
+            Ok(t) => t,
+            Err(e) => panic!("{} does not read {v}: {e}", std::any::type_name::<T>()),
+        }
+    }
+
+    fn has_all(v: &Value, required: &[&str]) {
+        for k in required {
+            assert!(v.get(k).is_some(), "missing required {k} in {v}");
+        }
+    }
+
+    #[test]
+    fn objects_read_as_twilight_models() {
+        use twilight_model::{channel, guild, user};
+        let mut st = state();
+        let g = &st.guilds[&st.guild_id];
+        let gv = guild(&st, g, true);
+        let parsed: guild::Guild = reads_as(&gv);
+        assert_eq!(
+            parsed.approximate_member_count,
+            Some(g.members.len() as u64)
+        );
+        for r in g.roles.values() {
+            let _: guild::Role = reads_as(&role(r));
+        }
+        for m in g.members.values() {
+            let _: guild::Member = reads_as(&member(&st, m));
+        }
+        for c in st.channels.values() {
+            let parsed: channel::Channel = reads_as(&channel(c));
+            assert_eq!(parsed.id.get(), c.id);
+        }
+        let _: user::CurrentUserGuild = reads_as(&my_guild(&st, g, st.bot_id, true));
+        let bot = &st.users[&st.bot_id];
+        let _: user::CurrentUser = reads_as(&user_pii(bot, false));
+        let _: user::User = reads_as(&user(bot));
+        let mut m = st.messages.values().next().cloned().unwrap();
+        m.embeds = vec![
+            json!({"title": "t", "fields": [{"name": "a", "value": "b"}], "author": {"url": "x"}}),
+        ];
+        m.attachments = vec![Attachment {
+            id: 9,
+            filename: "a b.png".into(),
+            description: None,
+            content_type: Some("image/png".into()),
+            size: 3,
+        }];
+        let mv = message(&st, &m, 1_000);
+        let parsed: channel::Message = reads_as(&mv);
+        assert_eq!(parsed.embeds[0].kind, "rich");
+        assert!(
+            mv["embeds"][0].get("author").is_none(),
+            "an author without a name is dropped"
+        );
+        assert!(parsed.attachments[0].url.contains("/cdn/attachments/"));
+        let w = crate::state::Webhook {
+            id: 77,
+            token: "tok".into(),
+            channel_id: seed_id(45),
+            guild_id: st.guild_id,
+            name: "Relay".into(),
+            avatar: None,
+            creator_id: st.bot_id,
+            application_id: Some(st.bot_id),
+        };
+        st.webhooks.insert(77, w.clone());
+        let wv = webhook(&st, &w, true);
+        let parsed: channel::Webhook = reads_as(&wv);
+        assert_eq!(parsed.token.as_deref(), Some("tok"));
+    }
+
+    /// Required properties as Discord's OpenAPI description lists them for these responses.
+    #[test]
+    fn responses_carry_the_spec_required_properties() {
+        let st = state();
+        let g = &st.guilds[&st.guild_id];
+        has_all(
+            &guild(&st, g, false),
+            &[
+                "id",
+                "name",
+                "icon",
+                "description",
+                "home_header",
+                "splash",
+                "discovery_splash",
+                "features",
+                "banner",
+                "owner_id",
+                "application_id",
+                "region",
+                "afk_channel_id",
+                "afk_timeout",
+                "system_channel_id",
+                "system_channel_flags",
+                "widget_enabled",
+                "widget_channel_id",
+                "verification_level",
+                "roles",
+                "default_message_notifications",
+                "mfa_level",
+                "explicit_content_filter",
+                "max_presences",
+                "max_members",
+                "max_stage_video_channel_users",
+                "max_video_channel_users",
+                "vanity_url_code",
+                "premium_tier",
+                "premium_subscription_count",
+                "preferred_locale",
+                "rules_channel_id",
+                "safety_alerts_channel_id",
+                "public_updates_channel_id",
+                "premium_progress_bar_enabled",
+                "nsfw",
+                "nsfw_level",
+                "emojis",
+                "stickers",
+                "incidents_data",
+            ],
+        );
+        for r in g.roles.values() {
+            has_all(
+                &role(r),
+                &[
+                    "id",
+                    "name",
+                    "permissions",
+                    "position",
+                    "color",
+                    "colors",
+                    "hoist",
+                    "managed",
+                    "mentionable",
+                    "icon",
+                    "unicode_emoji",
+                    "flags",
+                ],
+            );
+        }
+        let m = g.members.values().next().unwrap();
+        has_all(
+            &member(&st, m),
+            &[
+                "avatar",
+                "banner",
+                "communication_disabled_until",
+                "flags",
+                "joined_at",
+                "nick",
+                "pending",
+                "premium_since",
+                "roles",
+                "user",
+                "mute",
+                "deaf",
+            ],
+        );
+        has_all(
+            &member(&st, m)["user"],
+            &[
+                "id",
+                "username",
+                "avatar",
+                "discriminator",
+                "public_flags",
+                "flags",
+                "global_name",
+                "primary_guild",
+            ],
+        );
+        for c in st.channels.values() {
+            let v = channel(c);
+            if c.thread.is_some() {
+                has_all(
+                    &v,
+                    &[
+                        "id",
+                        "type",
+                        "flags",
+                        "guild_id",
+                        "name",
+                        "owner_id",
+                        "thread_metadata",
+                        "message_count",
+                        "member_count",
+                        "total_message_sent",
+                    ],
+                );
+                has_all(
+                    &v["thread_metadata"],
+                    &[
+                        "archived",
+                        "archive_timestamp",
+                        "auto_archive_duration",
+                        "locked",
+                    ],
+                );
+            } else {
+                has_all(&v, &["id", "type", "flags", "guild_id", "name", "position"]);
+            }
+        }
+        let msg = st.messages.values().next().unwrap();
+        has_all(
+            &message(&st, msg, 0),
+            &[
+                "type",
+                "content",
+                "mentions",
+                "mention_roles",
+                "attachments",
+                "embeds",
+                "timestamp",
+                "edited_timestamp",
+                "flags",
+                "components",
+                "id",
+                "channel_id",
+                "author",
+                "pinned",
+                "mention_everyone",
+                "tts",
+            ],
+        );
+        has_all(
+            &my_guild(&st, g, st.bot_id, false),
+            &[
+                "id",
+                "name",
+                "icon",
+                "banner",
+                "owner",
+                "permissions",
+                "features",
+            ],
+        );
+        has_all(
+            &user_pii(&st.users[&st.bot_id], false),
+            &[
+                "id",
+                "username",
+                "avatar",
+                "discriminator",
+                "public_flags",
+                "flags",
+                "global_name",
+                "mfa_enabled",
+                "locale",
+            ],
+        );
+    }
+
+    #[test]
+    fn allowed_mentions_decide_what_pings() {
+        let st = state();
+        let mut m = st.messages.values().next().cloned().unwrap();
+        let bob = seed_id(4);
+        let premium = seed_id(21);
+        m.content = format!("@everyone <@{bob}> <@&{premium}>");
+        m.allowed_mentions = None;
+        let open = message(&st, &m, 0);
+        assert_eq!(open["mention_everyone"], true);
+        assert_eq!(open["mentions"][0]["id"], bob.to_string());
+        assert_eq!(open["mention_roles"][0], premium.to_string());
+        m.allowed_mentions = Some(json!({"parse": []}));
+        let quiet = message(&st, &m, 0);
+        assert_eq!(quiet["mention_everyone"], false);
+        assert_eq!(quiet["mentions"], json!([]));
+        assert_eq!(quiet["mention_roles"], json!([]));
+    }
 }

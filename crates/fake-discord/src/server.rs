@@ -140,7 +140,10 @@ fn serve_one(app: &App, mut rq: tiny_http::Request, verbose: bool) {
     if verbose {
         eprintln!("{method} {url} -> {}", resp.status);
     }
-    let mut out = tiny_http::Response::from_data(resp.body).with_status_code(resp.status);
+    // Always a Content-Length, never chunked: simpler for every client a test might use.
+    let mut out = tiny_http::Response::from_data(resp.body)
+        .with_status_code(resp.status)
+        .with_chunked_threshold(usize::MAX);
     for (k, v) in resp.headers {
         if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
             out.add_header(h);
