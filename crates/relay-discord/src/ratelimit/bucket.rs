@@ -136,8 +136,10 @@ impl Bucket {
             return Err((self.retry_until_ms, WaitReason::RetryAfter));
         }
         let free = match self.limit {
-            // Unknown bucket: one request learns it; the others wait for its headers.
-            None => self.in_flight.is_empty(),
+            // Unknown bucket: one request learns it; the others wait for its headers. A learner
+            // that timed out may have opened a window of unknown limit (possibly 1), so the
+            // next one waits until that window is surely over.
+            None => self.in_flight.is_empty() && self.ghosts.is_empty(),
             Some(limit) => self.used < limit,
         };
         if !free {
@@ -152,9 +154,10 @@ impl Bucket {
                 .map(|f| f.deadline_ms)
                 .min()
                 .map(|d| d.min(now + cfg.poll_ms));
+            let ghosts_gone = self.ghosts.iter().min().map(|d| d + cfg.ghost_ttl_ms);
             let at = match (self.limit, self.end_ms) {
                 (Some(_), Some(end)) => end,
-                _ => answer_due.unwrap_or(now + cfg.poll_ms),
+                _ => answer_due.or(ghosts_gone).unwrap_or(now + cfg.poll_ms),
             };
             return Err((at.max(now + 1), reason));
         }

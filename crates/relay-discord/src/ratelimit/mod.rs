@@ -54,7 +54,9 @@ pub struct Config {
     pub invalid_window_ms: i64,
     /// A permit's deadline: the caller aborts its request by then.
     pub in_flight_timeout_ms: i64,
-    /// How long a timed-out request may still count in a window; above the longest window.
+    /// How long a timed-out request may still count in a window: above the longest window of
+    /// the routes we use (about 60 s per channel, observed). A timed-out request to a bucket
+    /// not yet learned holds the next one back that long.
     pub ghost_ttl_ms: i64,
     /// How soon to ask again when waiting for another request's headers.
     pub poll_ms: i64,
@@ -73,7 +75,7 @@ impl Default for Config {
             invalid_budget: 1_000,
             invalid_window_ms: 10 * 60_000,
             in_flight_timeout_ms: 30_000,
-            ghost_ttl_ms: 120_000,
+            ghost_ttl_ms: 65_000,
             poll_ms: 250,
             ban_backoff: Backoff {
                 base_ms: 60_000,
@@ -379,11 +381,15 @@ impl RateLimiter {
         if is_ban(status, &meta.body) {
             self.invalid.record(now, self.config.invalid_window_ms);
             self.ban.strikes = self.ban.strikes.saturating_add(1);
-            let backoff = self
-                .config
-                .ban_backoff
-                .delay_ms(self.ban.strikes - 1, u32::MAX);
-            let delay = backoff.max(meta.retry_after_ms.unwrap_or(0));
+            // No jitter: there is one pause per token, not a crowd of retries to spread.
+            let b = self.config.ban_backoff;
+            let doubled = b
+                .base_ms
+                .max(1)
+                .saturating_mul(1i64 << (self.ban.strikes - 1).min(30));
+            let delay = doubled
+                .min(b.cap_ms.max(b.base_ms))
+                .max(meta.retry_after_ms.unwrap_or(0));
             self.ban.until_ms = self.ban.until_ms.max(now.saturating_add(delay));
             self.raise(
                 AlertKind::Banned,

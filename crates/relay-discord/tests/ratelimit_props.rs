@@ -1,0 +1,315 @@
+//! Property: whatever the interleaving of callers and however the network delays requests
+//! and answers (or loses them), no window of a simulated Discord bucket ever receives more
+//! requests than its limit; and the limiter never deadlocks.
+//!
+//! The simulated Discord counts the way Discord does: a window opens with the first request
+//! arriving after the previous window closed, lasts `window_ms`, and each answer carries
+//! `Limit`, `Remaining` and `Reset-After` as of the moment it was processed.
+
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+use relay_discord::ratelimit::{Acquire, Config, Feedback, Permit, RateLimiter, ResponseMeta};
+use relay_discord::requests::{AuthKind, Method, RateKey, Resource, RouteKey};
+use relay_discord::Response;
+
+const TIMEOUT_MS: i64 = 2_000;
+
+#[derive(Debug, Clone)]
+enum Fate {
+    /// Arrives, and its answer comes back (if before the deadline).
+    Answered,
+    /// Arrives, but the answer is lost: the caller reports no response at the deadline.
+    AnswerLost,
+    /// Never reaches Discord; the caller never reports anything.
+    Vanishes,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Acquire {
+        route: usize,
+        to_discord_ms: i64,
+        to_us_ms: i64,
+        fate: Fate,
+    },
+    Advance(i64),
+}
+
+fn op(routes: usize) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..routes, 0i64..1_500, 0i64..1_500, prop_oneof![
+            8 => Just(Fate::Answered),
+            1 => Just(Fate::AnswerLost),
+            1 => Just(Fate::Vanishes),
+        ])
+            .prop_map(|(route, to_discord_ms, to_us_ms, fate)| Op::Acquire {
+                route,
+                to_discord_ms,
+                to_us_ms,
+                fate,
+            }),
+        3 => (1i64..800).prop_map(Op::Advance),
+    ]
+}
+
+#[derive(Debug)]
+enum Event {
+    Arrive(usize),
+    Answer(usize, ResponseMeta),
+    NoAnswer(usize),
+}
+
+struct Discord {
+    limit: u32,
+    window_ms: i64,
+    window_end: i64,
+    count: u32,
+    worst: u32,
+}
+
+impl Discord {
+    fn arrive(&mut self, t: i64) -> ResponseMeta {
+        if t >= self.window_end {
+            self.window_end = t + self.window_ms;
+            self.count = 0;
+        }
+        self.count += 1;
+        self.worst = self.worst.max(self.count);
+        let reset_after = self.window_end - t;
+        let headers = vec![
+            (
+                "X-RateLimit-Bucket".to_string(),
+                "shared-bucket".to_string(),
+            ),
+            ("X-RateLimit-Limit".to_string(), self.limit.to_string()),
+            (
+                "X-RateLimit-Remaining".to_string(),
+                self.limit.saturating_sub(self.count).to_string(),
+            ),
+            (
+                "X-RateLimit-Reset-After".to_string(),
+                format!("{}.{:03}", reset_after / 1000, reset_after % 1000),
+            ),
+        ];
+        ResponseMeta::from_response(&Response {
+            status: 200,
+            headers,
+            body: b"{}".to_vec(),
+        })
+    }
+}
+
+struct Sim {
+    limiter: RateLimiter,
+    discord: Discord,
+    keys: Vec<RateKey>,
+    now: i64,
+    events: BTreeMap<(i64, u64), Event>,
+    seq: u64,
+    permits: Vec<Permit>,
+    fates: Vec<(Fate, i64, i64)>,
+}
+
+impl Sim {
+    fn new(limit: u32, window_ms: i64, routes: usize) -> Self {
+        let cfg = Config {
+            in_flight_timeout_ms: TIMEOUT_MS,
+            ghost_ttl_ms: 10_000,
+            ..Config::default()
+        };
+        let templates = [
+            "/channels/{channel_id}/messages",
+            "/channels/{channel_id}/threads",
+            "/channels/{channel_id}/webhooks",
+        ];
+        Sim {
+            limiter: RateLimiter::new(cfg),
+            discord: Discord {
+                limit,
+                window_ms,
+                window_end: i64::MIN,
+                count: 0,
+                worst: 0,
+            },
+            keys: (0..routes)
+                .map(|r| RateKey {
+                    route: RouteKey::new(Method::Post, templates[r], &Resource::Channel(1)),
+                    auth: AuthKind::Bot,
+                    counts_against_global: true,
+                })
+                .collect(),
+            now: 0,
+            events: BTreeMap::new(),
+            seq: 0,
+            permits: Vec::new(),
+            fates: Vec::new(),
+        }
+    }
+
+    fn schedule(&mut self, at: i64, e: Event) {
+        self.seq += 1;
+        self.events.insert((at, self.seq), e);
+    }
+
+    fn run_until(&mut self, until: i64) {
+        while let Some((&(t, s), _)) = self.events.iter().next() {
+            if t > until {
+                break;
+            }
+            let event = self.events.remove(&(t, s)).expect("event just seen");
+            self.now = t;
+            match event {
+                Event::Arrive(i) => {
+                    let meta = self.discord.arrive(t);
+                    let (fate, _, to_us) = self.fates[i].clone();
+                    let deadline = self.permits[i].deadline_ms;
+                    match fate {
+                        Fate::Answered if t + to_us < deadline => {
+                            self.schedule(t + to_us, Event::Answer(i, meta))
+                        }
+                        // The caller gives up at the deadline.
+                        _ => self.schedule(deadline, Event::NoAnswer(i)),
+                    }
+                }
+                Event::Answer(i, meta) => {
+                    let p = self.permits[i].clone();
+                    self.limiter.observe(&p, &Feedback::Response(meta), t);
+                }
+                Event::NoAnswer(i) => {
+                    let p = self.permits[i].clone();
+                    self.limiter.observe(&p, &Feedback::NoResponse, t);
+                }
+            }
+        }
+        self.now = until;
+    }
+
+    fn apply(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        match op {
+            Op::Advance(dt) => self.run_until(self.now + dt),
+            Op::Acquire {
+                route,
+                to_discord_ms,
+                to_us_ms,
+                fate,
+            } => {
+                let key = self.keys[*route].clone();
+                match self.limiter.acquire(&key, self.now) {
+                    Acquire::Go(p) => {
+                        let i = self.permits.len();
+                        prop_assert!(p.deadline_ms > self.now);
+                        self.permits.push(p);
+                        self.fates.push((fate.clone(), *to_discord_ms, *to_us_ms));
+                        // A request can only reach Discord before the caller aborts it.
+                        let arrive = self.now + to_discord_ms.min(&(TIMEOUT_MS - 1));
+                        if !matches!(fate, Fate::Vanishes) {
+                            self.schedule(arrive, Event::Arrive(i));
+                        }
+                    }
+                    Acquire::NotBefore { at_ms, .. } => {
+                        prop_assert!(at_ms > self.now, "a wait must end in the future");
+                    }
+                    Acquire::Stopped => prop_assert!(false, "nothing here stops the token"),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After everything settled, the bucket grants again within a bounded time.
+    fn check_live(&mut self) -> Result<(), TestCaseError> {
+        self.run_until(self.now + 60_000);
+        let key = self.keys[0].clone();
+        for _ in 0..100 {
+            match self.limiter.acquire(&key, self.now) {
+                Acquire::Go(_) => return Ok(()),
+                Acquire::NotBefore { at_ms, .. } => self.run_until(at_ms),
+                Acquire::Stopped => prop_assert!(false, "stopped"),
+            }
+        }
+        prop_assert!(
+            false,
+            "no slot after settling: {:?}",
+            self.limiter.status(self.now)
+        );
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// One route: Discord never sees more than the learned limit in any window.
+    #[test]
+    fn a_bucket_window_never_gets_more_than_its_limit(
+        limit in 1u32..7,
+        window_ms in 50i64..3_000,
+        ops in prop::collection::vec(op(1), 1..250),
+    ) {
+        let mut sim = Sim::new(limit, window_ms, 1);
+        for op in &ops {
+            sim.apply(op)?;
+            prop_assert!(
+                sim.discord.worst <= limit,
+                "{} requests in one window of a bucket limited to {}",
+                sim.discord.worst,
+                limit
+            );
+        }
+        sim.run_until(sim.now + 60_000);
+        prop_assert!(sim.discord.worst <= limit);
+        sim.check_live()?;
+    }
+
+    /// Three routes sharing one bucket: each route may overshoot once, with the single
+    /// request that teaches it which bucket it is in; never more.
+    #[test]
+    fn routes_sharing_a_bucket_overshoot_at_most_by_their_learning_requests(
+        limit in 1u32..7,
+        window_ms in 50i64..3_000,
+        ops in prop::collection::vec(op(3), 1..250),
+    ) {
+        let mut sim = Sim::new(limit, window_ms, 3);
+        for op in &ops {
+            sim.apply(op)?;
+        }
+        sim.run_until(sim.now + 60_000);
+        prop_assert!(
+            sim.discord.worst <= limit + 2,
+            "{} requests in one window of a bucket limited to {}",
+            sim.discord.worst,
+            limit
+        );
+        sim.check_live()?;
+    }
+
+    /// The bot token's global limit holds over every sliding second.
+    #[test]
+    fn the_global_limit_holds_over_any_second(
+        gaps in prop::collection::vec(0i64..40, 1..400),
+    ) {
+        let mut rl = RateLimiter::default();
+        let mut now = 0;
+        let mut granted: Vec<i64> = Vec::new();
+        for (i, gap) in gaps.iter().enumerate() {
+            now += gap;
+            let key = RateKey {
+                route: RouteKey::new(Method::Get, "/channels/{channel_id}", &Resource::Channel(i as u64)),
+                auth: AuthKind::Bot,
+                counts_against_global: true,
+            };
+            if let Acquire::Go(p) = rl.acquire(&key, now) {
+                granted.push(now);
+                rl.observe(&p, &Feedback::Response(ResponseMeta::from_response(&Response {
+                    status: 200, headers: vec![], body: vec![],
+                })), now);
+            }
+            rl.prune(now);
+        }
+        for (i, t) in granted.iter().enumerate() {
+            let in_second = granted[i..].iter().take_while(|u| **u < t + 1_000).count();
+            prop_assert!(in_second <= 50, "{in_second} grants in the second from {t}");
+        }
+    }
+}
