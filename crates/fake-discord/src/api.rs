@@ -801,6 +801,7 @@ pub fn guess_type(filename: &str) -> &'static str {
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
         "gif" => "image/gif",
+        "svg" => "image/svg+xml",
         "webp" => "image/webp",
         "txt" => "text/plain; charset=utf-8",
         "json" => "application/json",

@@ -82,6 +82,22 @@ impl Limiter {
         }
     }
 
+    /// The bucket's state at `now` without counting a request (for answers that did not
+    /// reach the bucket, such as a refused token).
+    pub fn peek(&self, key: &str, w: Window, now: u64) -> Decision {
+        let (start, count) = match self.buckets.get(key) {
+            Some(b) if now < b.start_ms + w.window_ms => (b.start_ms, b.count),
+            _ => (now, 0),
+        };
+        Decision {
+            allowed: count < w.limit,
+            limit: w.limit,
+            remaining: w.limit.saturating_sub(count),
+            reset_at_ms: start + w.window_ms,
+            reset_after_ms: start + w.window_ms - now,
+        }
+    }
+
     pub fn clear(&mut self) {
         self.buckets.clear();
     }
@@ -190,6 +206,13 @@ mod tests {
         assert!(l.hit("a", w, 0).allowed);
         assert!(!l.hit("a", w, 1).allowed);
         assert!(l.hit("b", w, 1).allowed);
+        assert_eq!(l.peek("a", w, 2).remaining, 0);
+        assert_eq!(
+            l.peek("a", w, 1000).remaining,
+            1,
+            "peeking past the reset sees a fresh window"
+        );
+        assert_eq!(l.peek("never", w, 5).remaining, 1);
         for t in 0..100 {
             assert!(l.hit("off", Window::new(0, 1000), t).allowed);
         }

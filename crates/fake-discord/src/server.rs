@@ -377,9 +377,15 @@ fn api_request(st: &mut State, req: &Req, rest: &[&str], now: u64, seq: u64) -> 
         Ok(ep) => ep,
         Err(e) => return e.into(),
     };
+    let window = window_for(st, &ep);
+    let key = format!("{}:{}", ep.bucket_hash(), ep.major());
     let auth = match authenticate(st, req, ep.auth(), now) {
         Ok(a) => a,
-        Err(e) => return e.into(),
+        Err(e) => {
+            let mut r = Resp::from(e);
+            bucket_headers(&mut r, &ep, &st.limiter.peek(&key, window, now));
+            return r;
+        }
     };
     // Webhook executions and the token exchange are not counted against the bot's global limit.
     if matches!(auth, Auth::Bot) && ep.auth() != AuthKind::None {
@@ -387,17 +393,17 @@ fn api_request(st: &mut State, req: &Req, rest: &[&str], now: u64, seq: u64) -> 
         let w = st.settings.limits.global;
         let d = st.limiter.hit(&key, w, now);
         if !d.allowed {
-            return rate_limited(
+            let mut r = rate_limited(
                 d.reset_after_ms,
                 "global",
                 true,
                 None,
                 "You are being rate limited.",
             );
+            bucket_headers(&mut r, &ep, &st.limiter.peek(&key, window, now));
+            return r;
         }
     }
-    let window = window_for(st, &ep);
-    let key = format!("{}:{}", ep.bucket_hash(), ep.major());
     let d = st.limiter.hit(&key, window, now);
     let mut resp = if d.allowed {
         let ctx = Ctx { now, seq, auth };
@@ -609,7 +615,9 @@ mod tests {
             )
         };
         for _ in 0..3 {
-            assert_eq!(handle(&app, req()).status, 401);
+            let r = handle(&app, req());
+            assert_eq!(r.status, 401);
+            assert!(r.get_header("X-RateLimit-Bucket").is_some());
         }
         let banned = bot(&app, "GET", &format!("/api/v10/guilds/{g}"), Value::Null);
         assert_eq!(banned.status, 429);
