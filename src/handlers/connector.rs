@@ -5,11 +5,12 @@ use relay_core::protocol::{
     check_scope, parse_discovery_sync, parse_message_batch, parse_thread_request,
 };
 use relay_core::rejection::{self, RejectedItem};
+use relay_core::routes::ConnectorRoute;
 use relay_core::ApiError;
 use serde_json::{json, Value};
 use worker::Request;
 
-use super::Cx;
+use super::context::Cx;
 use crate::auth;
 use crate::durable_objects::tenant::api;
 use crate::durable_objects::tenant::client::TenantClient;
@@ -58,7 +59,18 @@ fn touch_last_seen(cx: &Cx, row: &ConnectorRow) {
     });
 }
 
-pub async fn runtime_config(req: &Request, cx: &Cx, path_connector: &str) -> ApiResult {
+pub async fn handle(req: &mut Request, cx: &Cx, route: ConnectorRoute) -> ApiResult {
+    match route {
+        ConnectorRoute::RuntimeConfig { connector_id } => {
+            runtime_config(req, cx, &connector_id).await
+        }
+        ConnectorRoute::IngestMessages => ingest_messages(req, cx).await,
+        ConnectorRoute::IngestThread => ingest_thread(req, cx).await,
+        ConnectorRoute::IngestDiscovery => ingest_discovery(req, cx).await,
+    }
+}
+
+async fn runtime_config(req: &Request, cx: &Cx, path_connector: &str) -> ApiResult {
     let db = Db::new(&cx.env).or_unavailable("database")?;
     let row = auth::connector(req, &db).await?;
     if path_connector != row.connector_id {
@@ -130,7 +142,7 @@ fn ingest_answer(cx: &Cx, mut body: Value, rejected: &[RejectedItem]) -> ApiResu
     Ok(http::ok(&cx.cid, 200, body))
 }
 
-pub async fn ingest_messages(req: &mut Request, cx: &Cx) -> ApiResult {
+async fn ingest_messages(req: &mut Request, cx: &Cx) -> ApiResult {
     let (row, body) = ingest_prelude(req, cx).await?;
     let batch =
         parse_message_batch(&body, &cx.cfg.limits, cx.now).map_err(ApiError::invalid_fields)?;
@@ -153,7 +165,7 @@ pub async fn ingest_messages(req: &mut Request, cx: &Cx) -> ApiResult {
     )
 }
 
-pub async fn ingest_thread(req: &mut Request, cx: &Cx) -> ApiResult {
+async fn ingest_thread(req: &mut Request, cx: &Cx) -> ApiResult {
     let (row, body) = ingest_prelude(req, cx).await?;
     let thread = parse_thread_request(&body, &cx.cfg.limits).map_err(ApiError::invalid_fields)?;
     touch_last_seen(cx, &row);
@@ -171,7 +183,7 @@ pub async fn ingest_thread(req: &mut Request, cx: &Cx) -> ApiResult {
     )
 }
 
-pub async fn ingest_discovery(req: &mut Request, cx: &Cx) -> ApiResult {
+async fn ingest_discovery(req: &mut Request, cx: &Cx) -> ApiResult {
     let (row, body) = ingest_prelude(req, cx).await?;
     let sync = parse_discovery_sync(&body, &cx.cfg.limits).map_err(ApiError::invalid_fields)?;
     touch_last_seen(cx, &row);

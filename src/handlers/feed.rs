@@ -2,6 +2,7 @@
 
 use relay_core::admin::parse_ticket_request;
 use relay_core::encoding::hex;
+use relay_core::routes::FeedRoute;
 use relay_core::ticket::{self, TicketClaims, TICKET_VERSION};
 use relay_core::time::Timestamp;
 use relay_core::validate::FieldError;
@@ -9,7 +10,7 @@ use relay_core::{ApiError, ErrorKind};
 use serde_json::json;
 use worker::Request;
 
-use super::Cx;
+use super::context::Cx;
 use crate::config::secret;
 use crate::durable_objects::tenant::client::TenantClient;
 use crate::http::{self, header, query, ApiResult, OrUnavailable};
@@ -23,9 +24,16 @@ fn ticket_secret(cx: &Cx) -> ApiResult<String> {
     })
 }
 
+pub async fn handle(req: &mut Request, cx: &Cx, route: FeedRoute) -> ApiResult {
+    match route {
+        FeedRoute::Ticket => issue_ticket(req, cx).await,
+        FeedRoute::Connect => connect(req, cx).await,
+    }
+}
+
 /// `POST /v1/feed-tickets` — admin-authorised for now; customer sessions will mint tickets
 /// narrowed to their tier's channels through the same claims.
-pub async fn issue_ticket(req: &mut Request, cx: &Cx) -> ApiResult {
+async fn issue_ticket(req: &mut Request, cx: &Cx) -> ApiResult {
     crate::auth::admin(req, cx)?;
     let body = http::read_json(req, &cx.cfg).await?;
     let ask = parse_ticket_request(&body).map_err(ApiError::invalid_fields)?;
@@ -71,7 +79,7 @@ pub async fn issue_ticket(req: &mut Request, cx: &Cx) -> ApiResult {
 }
 
 /// `GET /v1/feed?ticket=…[&since=<seq>]` with `Upgrade: websocket`.
-pub async fn connect(req: &mut Request, cx: &Cx) -> ApiResult {
+async fn connect(req: &mut Request, cx: &Cx) -> ApiResult {
     let upgrade = header(req, "upgrade").unwrap_or_default();
     if !upgrade.eq_ignore_ascii_case("websocket") {
         return Err(ApiError::new(

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::Cx;
+use super::context::Cx;
 use crate::http::{self, ApiResult};
 use crate::store::Db;
 

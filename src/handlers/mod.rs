@@ -1,4 +1,8 @@
 //! Request dispatch: correlation id, routing, error mapping, CORS, access log.
+//!
+//! One module per route area (`relay_core::routes::Route`), each with a `handle` matching its
+//! area's enum; the admin area nests one module per resource. No match has a catch-all arm, so
+//! a route without a handler does not compile.
 
 use relay_core::routes::{match_route, Route, RouteError};
 use relay_core::ApiError;
@@ -11,17 +15,11 @@ use crate::runtime::{log, new_correlation_id, now_ms};
 
 mod admin;
 mod connector;
+mod context;
 mod feed;
 mod health;
 
-/// Per-request context handed to every handler.
-pub struct Cx {
-    pub env: Env,
-    pub ctx: Context,
-    pub cfg: Config,
-    pub cid: String,
-    pub now: i64,
-}
+pub use context::Cx;
 
 pub async fn dispatch(mut req: Request, env: Env, ctx: Context) -> Response {
     let started = now_ms();
@@ -89,17 +87,12 @@ pub async fn dispatch(mut req: Request, env: Env, ctx: Context) -> Response {
 async fn handle(req: &mut Request, cx: &Cx, route: Route) -> http::ApiResult {
     match route {
         Route::Health => health::health(cx).await,
-        Route::RuntimeConfig { connector_id } => {
-            connector::runtime_config(req, cx, &connector_id).await
-        }
-        Route::IngestMessages => connector::ingest_messages(req, cx).await,
-        Route::IngestThread => connector::ingest_thread(req, cx).await,
-        Route::IngestDiscovery => connector::ingest_discovery(req, cx).await,
-        Route::FeedTicket => feed::issue_ticket(req, cx).await,
-        Route::Feed => feed::connect(req, cx).await,
-        admin_route => {
+        Route::Connector(route) => connector::handle(req, cx, route).await,
+        Route::Feed(route) => feed::handle(req, cx, route).await,
+        // The whole area is the operator's: no admin handler runs before this check.
+        Route::Admin(route) => {
             crate::auth::admin(req, cx)?;
-            admin::handle(req, cx, admin_route).await
+            admin::handle(req, cx, route).await
         }
     }
 }

@@ -1,106 +1,30 @@
 //! The HTTP route table, as a pure function from (method, path) to a route, so 404/405
-//! behaviour is tested natively and the worker's dispatcher stays a flat `match`.
+//! behaviour is tested natively.
+//!
+//! Routes nest by area, then (under `/v1/admin`) by resource, and every leaf is an enum of the
+//! actions on that resource. The worker matches each level without a catch-all arm, so a route
+//! added here without a handler fails to compile instead of answering 500 at run time. Each
+//! area's matcher sits beside its enum and sees only the segments below its prefix.
+//!
+//! Areas still to come, each a new [`Route`] variant with its own enum and matcher, its first
+//! segment added to [`API_TOP_LEVEL`] and to `run_worker_first` in `wrangler.toml`:
+//! - customer account: the API under `/v1/account/...` (matched before the feed area takes the
+//!   rest of `/v1`); the customer pages under `/t/{tenant}/...` stay static assets unless a
+//!   page needs the worker first;
+//! - webhooks: `/webhooks/sellapp/{tenant}`;
+//! - OAuth: `/oauth/discord/...`.
 
+/// Every route the worker answers, by area.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
+    /// `GET /health`
     Health,
-    // Connector protocol
-    RuntimeConfig {
-        connector_id: String,
-    },
-    IngestMessages,
-    IngestThread,
-    IngestDiscovery,
-    // Live feed
-    FeedTicket,
-    Feed,
-    // Admin
-    Tenants,
-    CreateTenant,
-    Tenant {
-        tenant: String,
-    },
-    Connectors {
-        tenant: String,
-    },
-    CreateConnector {
-        tenant: String,
-    },
-    Connector {
-        tenant: String,
-        connector: String,
-    },
-    PatchConnector {
-        tenant: String,
-        connector: String,
-    },
-    RotateToken {
-        tenant: String,
-        connector: String,
-    },
-    Pause {
-        tenant: String,
-        connector: String,
-    },
-    Resume {
-        tenant: String,
-        connector: String,
-    },
-    Sources {
-        tenant: String,
-        connector: String,
-    },
-    PutSource {
-        tenant: String,
-        connector: String,
-        channel: String,
-    },
-    DeleteSource {
-        tenant: String,
-        connector: String,
-        channel: String,
-    },
-    Mappings {
-        tenant: String,
-        connector: String,
-    },
-    PutMapping {
-        tenant: String,
-        connector: String,
-        source: String,
-        target: String,
-    },
-    DeleteMapping {
-        tenant: String,
-        connector: String,
-        source: String,
-        target: String,
-    },
-    DiscoveryRequest {
-        tenant: String,
-        connector: String,
-    },
-    Guilds {
-        tenant: String,
-        connector: String,
-    },
-    Rejections {
-        tenant: String,
-        connector: String,
-    },
-    Channels {
-        tenant: String,
-        connector: String,
-    },
-    Signals {
-        tenant: String,
-    },
-    Threads {
-        tenant: String,
-    },
-    FeedStats {
-        tenant: String,
-    },
+    /// The connector protocol: `/connectors/...` and `/ingest/...`.
+    Connector(ConnectorRoute),
+    /// The live feed: `/v1/feed-tickets` and `/v1/feed`.
+    Feed(FeedRoute),
+    /// The operator API under `/v1/admin` (bearer `ADMIN_TOKEN` for the whole area).
+    Admin(AdminRoute),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,12 +36,23 @@ pub enum RouteError {
     },
 }
 
-fn pick(method: &str, allow: &'static str, options: &[(&str, Route)]) -> Result<Route, RouteError> {
+type Matched<T> = Result<T, RouteError>;
+
+/// The route for `method` among one path's `options`; 405 naming `allow` when none has it.
+fn pick<T, const N: usize>(
+    method: &str,
+    allow: &'static str,
+    options: [(&str, T); N],
+) -> Matched<T> {
     options
-        .iter()
+        .into_iter()
         .find(|(m, _)| *m == method)
-        .map(|(_, r)| r.clone())
+        .map(|(_, r)| r)
         .ok_or(RouteError::MethodNotAllowed { allow })
+}
+
+fn s(segment: &str) -> String {
+    segment.to_string()
 }
 
 /// The first path segment of every API route. `wrangler.toml`'s `run_worker_first` must list
@@ -126,182 +61,422 @@ fn pick(method: &str, allow: &'static str, options: &[(&str, Route)]) -> Result<
 pub const API_TOP_LEVEL: &[&str] = &["health", "connectors", "ingest", "v1"];
 
 /// Matches a method and a path (without query string). `HEAD` is treated as `GET`.
-pub fn match_route(method: &str, path: &str) -> Result<Route, RouteError> {
+pub fn match_route(method: &str, path: &str) -> Matched<Route> {
     let method = if method == "HEAD" { "GET" } else { method };
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     if !segs.first().is_some_and(|top| API_TOP_LEVEL.contains(top)) {
         return Err(RouteError::NotFound);
     }
-    let s = |x: &str| x.to_string();
     match segs.as_slice() {
-        ["health"] => pick(method, "GET", &[("GET", Route::Health)]),
-        ["connectors", c, "runtime-config"] => pick(
-            method,
-            "GET",
-            &[("GET", Route::RuntimeConfig { connector_id: s(c) })],
-        ),
-        ["ingest", "message-batch"] => pick(method, "POST", &[("POST", Route::IngestMessages)]),
-        ["ingest", "thread"] => pick(method, "POST", &[("POST", Route::IngestThread)]),
-        ["ingest", "channel-guild-sync"] => {
-            pick(method, "POST", &[("POST", Route::IngestDiscovery)])
+        ["health"] => pick(method, "GET", [("GET", Route::Health)]),
+        ["connectors", ..] | ["ingest", ..] => {
+            ConnectorRoute::matching(method, &segs).map(Route::Connector)
         }
-        ["v1", "feed-tickets"] => pick(method, "POST", &[("POST", Route::FeedTicket)]),
-        ["v1", "feed"] => pick(method, "GET", &[("GET", Route::Feed)]),
-        ["v1", "admin", rest @ ..] => admin(method, rest),
+        ["v1", "admin", rest @ ..] => AdminRoute::matching(method, rest).map(Route::Admin),
+        ["v1", rest @ ..] => FeedRoute::matching(method, rest).map(Route::Feed),
         _ => Err(RouteError::NotFound),
     }
 }
 
-fn admin(method: &str, segs: &[&str]) -> Result<Route, RouteError> {
-    let s = |x: &str| x.to_string();
-    match segs {
-        ["tenants"] => pick(
-            method,
-            "GET, POST",
-            &[("GET", Route::Tenants), ("POST", Route::CreateTenant)],
-        ),
-        ["tenants", t] => pick(method, "GET", &[("GET", Route::Tenant { tenant: s(t) })]),
-        ["tenants", t, "connectors"] => pick(
-            method,
-            "GET, POST",
-            &[
-                ("GET", Route::Connectors { tenant: s(t) }),
-                ("POST", Route::CreateConnector { tenant: s(t) }),
-            ],
-        ),
-        ["tenants", t, "connectors", c] => pick(
-            method,
-            "GET, PATCH",
-            &[
-                (
-                    "GET",
-                    Route::Connector {
-                        tenant: s(t),
-                        connector: s(c),
-                    },
-                ),
-                (
-                    "PATCH",
-                    Route::PatchConnector {
-                        tenant: s(t),
-                        connector: s(c),
-                    },
-                ),
-            ],
-        ),
-        ["tenants", t, "connectors", c, action] => {
-            let (tenant, connector) = (s(t), s(c));
-            match *action {
-                "rotate-token" => pick(
-                    method,
-                    "POST",
-                    &[("POST", Route::RotateToken { tenant, connector })],
-                ),
-                "pause" => pick(
-                    method,
-                    "POST",
-                    &[("POST", Route::Pause { tenant, connector })],
-                ),
-                "resume" => pick(
-                    method,
-                    "POST",
-                    &[("POST", Route::Resume { tenant, connector })],
-                ),
-                "sources" => pick(
-                    method,
-                    "GET",
-                    &[("GET", Route::Sources { tenant, connector })],
-                ),
-                "mappings" => pick(
-                    method,
-                    "GET",
-                    &[("GET", Route::Mappings { tenant, connector })],
-                ),
-                "discovery-requests" => pick(
-                    method,
-                    "POST",
-                    &[("POST", Route::DiscoveryRequest { tenant, connector })],
-                ),
-                "guilds" => pick(
-                    method,
-                    "GET",
-                    &[("GET", Route::Guilds { tenant, connector })],
-                ),
-                "rejections" => pick(
-                    method,
-                    "GET",
-                    &[("GET", Route::Rejections { tenant, connector })],
-                ),
-                "channels" => pick(
-                    method,
-                    "GET",
-                    &[("GET", Route::Channels { tenant, connector })],
-                ),
-                _ => Err(RouteError::NotFound),
+/// The connector protocol (bearer connector token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectorRoute {
+    /// `GET /connectors/{connector}/runtime-config`
+    RuntimeConfig { connector_id: String },
+    /// `POST /ingest/message-batch`
+    IngestMessages,
+    /// `POST /ingest/thread`
+    IngestThread,
+    /// `POST /ingest/channel-guild-sync`
+    IngestDiscovery,
+}
+
+impl ConnectorRoute {
+    /// `segs` is the whole path: the area spans two top-level segments.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            ["connectors", c, "runtime-config"] => pick(
+                method,
+                "GET",
+                [("GET", Self::RuntimeConfig { connector_id: s(c) })],
+            ),
+            ["ingest", "message-batch"] => pick(method, "POST", [("POST", Self::IngestMessages)]),
+            ["ingest", "thread"] => pick(method, "POST", [("POST", Self::IngestThread)]),
+            ["ingest", "channel-guild-sync"] => {
+                pick(method, "POST", [("POST", Self::IngestDiscovery)])
             }
+            _ => Err(RouteError::NotFound),
         }
-        ["tenants", t, "connectors", c, "sources", ch] => {
-            let (tenant, connector, channel) = (s(t), s(c), s(ch));
-            pick(
+    }
+}
+
+/// The live feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedRoute {
+    /// `POST /v1/feed-tickets`
+    Ticket,
+    /// `GET /v1/feed` (the WebSocket handshake)
+    Connect,
+}
+
+impl FeedRoute {
+    /// `segs` follow `/v1`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            ["feed-tickets"] => pick(method, "POST", [("POST", Self::Ticket)]),
+            ["feed"] => pick(method, "GET", [("GET", Self::Connect)]),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+/// The operator API, one variant per resource. The path parameters that scope a resource
+/// (tenant, connector) sit here; the leaf enums carry only what identifies an item within it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminRoute {
+    /// `/v1/admin/tenants[/{tenant}]`
+    Tenants(TenantsRoute),
+    /// `/v1/admin/tenants/{tenant}/connectors[/{connector}[/{action}]]`
+    Connectors {
+        tenant: String,
+        route: ConnectorsRoute,
+    },
+    /// `.../connectors/{connector}/sources[/{channel}]`
+    Sources {
+        tenant: String,
+        connector: String,
+        route: SourcesRoute,
+    },
+    /// `.../connectors/{connector}/mappings[/{source}/{target}]`
+    Mappings {
+        tenant: String,
+        connector: String,
+        route: MappingsRoute,
+    },
+    /// `.../connectors/{connector}/{discovery-requests | guilds | channels}`
+    Discovery {
+        tenant: String,
+        connector: String,
+        route: DiscoveryRoute,
+    },
+    /// `.../connectors/{connector}/rejections`
+    Rejections {
+        tenant: String,
+        connector: String,
+        route: RejectionsRoute,
+    },
+    /// `/v1/admin/tenants/{tenant}/signals`
+    Signals { tenant: String, route: SignalsRoute },
+    /// `/v1/admin/tenants/{tenant}/threads`
+    Threads { tenant: String, route: ThreadsRoute },
+    /// `/v1/admin/tenants/{tenant}/feed-stats`
+    FeedStats {
+        tenant: String,
+        route: FeedStatsRoute,
+    },
+}
+
+impl AdminRoute {
+    /// `segs` follow `/v1/admin`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            ["tenants", rest @ ..] if rest.len() <= 1 => {
+                TenantsRoute::matching(method, rest).map(Self::Tenants)
+            }
+            ["tenants", t, "connectors", rest @ ..] => Self::under_connectors(method, t, rest),
+            ["tenants", t, "signals", rest @ ..] => {
+                SignalsRoute::matching(method, rest).map(|route| Self::Signals {
+                    tenant: s(t),
+                    route,
+                })
+            }
+            ["tenants", t, "threads", rest @ ..] => {
+                ThreadsRoute::matching(method, rest).map(|route| Self::Threads {
+                    tenant: s(t),
+                    route,
+                })
+            }
+            ["tenants", t, "feed-stats", rest @ ..] => {
+                FeedStatsRoute::matching(method, rest).map(|route| Self::FeedStats {
+                    tenant: s(t),
+                    route,
+                })
+            }
+            _ => Err(RouteError::NotFound),
+        }
+    }
+
+    /// `segs` follow `/v1/admin/tenants/{t}/connectors`: a connector's own actions, or one of
+    /// the resources it scopes.
+    fn under_connectors(method: &str, t: &str, segs: &[&str]) -> Matched<Self> {
+        let scoped = |c: &str| (s(t), s(c));
+        match segs {
+            [c, "sources", rest @ ..] => SourcesRoute::matching(method, rest).map(|route| {
+                let (tenant, connector) = scoped(c);
+                Self::Sources {
+                    tenant,
+                    connector,
+                    route,
+                }
+            }),
+            [c, "mappings", rest @ ..] => MappingsRoute::matching(method, rest).map(|route| {
+                let (tenant, connector) = scoped(c);
+                Self::Mappings {
+                    tenant,
+                    connector,
+                    route,
+                }
+            }),
+            [c, noun @ ("discovery-requests" | "guilds" | "channels")] => {
+                DiscoveryRoute::matching(method, noun).map(|route| {
+                    let (tenant, connector) = scoped(c);
+                    Self::Discovery {
+                        tenant,
+                        connector,
+                        route,
+                    }
+                })
+            }
+            [c, "rejections", rest @ ..] => RejectionsRoute::matching(method, rest).map(|route| {
+                let (tenant, connector) = scoped(c);
+                Self::Rejections {
+                    tenant,
+                    connector,
+                    route,
+                }
+            }),
+            _ => ConnectorsRoute::matching(method, segs).map(|route| Self::Connectors {
+                tenant: s(t),
+                route,
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantsRoute {
+    /// `GET /v1/admin/tenants`
+    List,
+    /// `POST /v1/admin/tenants`
+    Create,
+    /// `GET /v1/admin/tenants/{tenant}`
+    Get { tenant: String },
+}
+
+impl TenantsRoute {
+    /// `segs` follow `/v1/admin/tenants`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(
+                method,
+                "GET, POST",
+                [("GET", Self::List), ("POST", Self::Create)],
+            ),
+            [t] => pick(method, "GET", [("GET", Self::Get { tenant: s(t) })]),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectorsRoute {
+    /// `GET .../connectors`
+    List,
+    /// `POST .../connectors`
+    Create,
+    /// `GET .../connectors/{connector}`
+    Get { connector: String },
+    /// `PATCH .../connectors/{connector}`
+    Patch { connector: String },
+    /// `POST .../connectors/{connector}/rotate-token`
+    RotateToken { connector: String },
+    /// `POST .../connectors/{connector}/pause`
+    Pause { connector: String },
+    /// `POST .../connectors/{connector}/resume`
+    Resume { connector: String },
+}
+
+impl ConnectorsRoute {
+    /// `segs` follow `/v1/admin/tenants/{t}/connectors`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(
+                method,
+                "GET, POST",
+                [("GET", Self::List), ("POST", Self::Create)],
+            ),
+            [c] => pick(
+                method,
+                "GET, PATCH",
+                [
+                    ("GET", Self::Get { connector: s(c) }),
+                    ("PATCH", Self::Patch { connector: s(c) }),
+                ],
+            ),
+            [c, "rotate-token"] => pick(
+                method,
+                "POST",
+                [("POST", Self::RotateToken { connector: s(c) })],
+            ),
+            [c, "pause"] => pick(method, "POST", [("POST", Self::Pause { connector: s(c) })]),
+            [c, "resume"] => pick(method, "POST", [("POST", Self::Resume { connector: s(c) })]),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourcesRoute {
+    /// `GET .../sources`
+    List,
+    /// `PUT .../sources/{channel}`
+    Put { channel: String },
+    /// `DELETE .../sources/{channel}`
+    Delete { channel: String },
+}
+
+impl SourcesRoute {
+    /// `segs` follow `.../connectors/{c}/sources`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::List)]),
+            [ch] => pick(
                 method,
                 "PUT, DELETE",
-                &[
+                [
+                    ("PUT", Self::Put { channel: s(ch) }),
+                    ("DELETE", Self::Delete { channel: s(ch) }),
+                ],
+            ),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MappingsRoute {
+    /// `GET .../mappings`
+    List,
+    /// `PUT .../mappings/{source}/{target}`
+    Put { source: String, target: String },
+    /// `DELETE .../mappings/{source}/{target}`
+    Delete { source: String, target: String },
+}
+
+impl MappingsRoute {
+    /// `segs` follow `.../connectors/{c}/mappings`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::List)]),
+            [src, dst] => pick(
+                method,
+                "PUT, DELETE",
+                [
                     (
                         "PUT",
-                        Route::PutSource {
-                            tenant: tenant.clone(),
-                            connector: connector.clone(),
-                            channel: channel.clone(),
+                        Self::Put {
+                            source: s(src),
+                            target: s(dst),
                         },
                     ),
                     (
                         "DELETE",
-                        Route::DeleteSource {
-                            tenant,
-                            connector,
-                            channel,
+                        Self::Delete {
+                            source: s(src),
+                            target: s(dst),
                         },
                     ),
                 ],
-            )
+            ),
+            _ => Err(RouteError::NotFound),
         }
-        ["tenants", t, "connectors", c, "mappings", src, dst] => {
-            let (tenant, connector, source, target) = (s(t), s(c), s(src), s(dst));
-            pick(
-                method,
-                "PUT, DELETE",
-                &[
-                    (
-                        "PUT",
-                        Route::PutMapping {
-                            tenant: tenant.clone(),
-                            connector: connector.clone(),
-                            source: source.clone(),
-                            target: target.clone(),
-                        },
-                    ),
-                    (
-                        "DELETE",
-                        Route::DeleteMapping {
-                            tenant,
-                            connector,
-                            source,
-                            target,
-                        },
-                    ),
-                ],
-            )
+    }
+}
+
+/// What the connector found in Discord, and asking it to look again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiscoveryRoute {
+    /// `POST .../discovery-requests`
+    Request,
+    /// `GET .../guilds`
+    Guilds,
+    /// `GET .../channels`
+    Channels,
+}
+
+impl DiscoveryRoute {
+    /// `noun` is the segment after `.../connectors/{c}`: this resource spans three.
+    fn matching(method: &str, noun: &str) -> Matched<Self> {
+        match noun {
+            "discovery-requests" => pick(method, "POST", [("POST", Self::Request)]),
+            "guilds" => pick(method, "GET", [("GET", Self::Guilds)]),
+            "channels" => pick(method, "GET", [("GET", Self::Channels)]),
+            _ => Err(RouteError::NotFound),
         }
-        ["tenants", t, "signals"] => {
-            pick(method, "GET", &[("GET", Route::Signals { tenant: s(t) })])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RejectionsRoute {
+    /// `GET .../connectors/{c}/rejections`
+    Report,
+}
+
+impl RejectionsRoute {
+    /// `segs` follow `.../connectors/{c}/rejections`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::Report)]),
+            _ => Err(RouteError::NotFound),
         }
-        ["tenants", t, "threads"] => {
-            pick(method, "GET", &[("GET", Route::Threads { tenant: s(t) })])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignalsRoute {
+    /// `GET /v1/admin/tenants/{t}/signals`
+    Recent,
+}
+
+impl SignalsRoute {
+    /// `segs` follow `/v1/admin/tenants/{t}/signals`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::Recent)]),
+            _ => Err(RouteError::NotFound),
         }
-        ["tenants", t, "feed-stats"] => {
-            pick(method, "GET", &[("GET", Route::FeedStats { tenant: s(t) })])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadsRoute {
+    /// `GET /v1/admin/tenants/{t}/threads`
+    Recent,
+}
+
+impl ThreadsRoute {
+    /// `segs` follow `/v1/admin/tenants/{t}/threads`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::Recent)]),
+            _ => Err(RouteError::NotFound),
         }
-        _ => Err(RouteError::NotFound),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedStatsRoute {
+    /// `GET /v1/admin/tenants/{t}/feed-stats`
+    Get,
+}
+
+impl FeedStatsRoute {
+    /// `segs` follow `/v1/admin/tenants/{t}/feed-stats`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::Get)]),
+            _ => Err(RouteError::NotFound),
+        }
     }
 }
 
@@ -309,21 +484,284 @@ fn admin(method: &str, segs: &[&str]) -> Result<Route, RouteError> {
 mod tests {
     use super::*;
 
+    const T: &str = "t1";
+    const C: &str = "c1";
+
+    fn connectors(route: ConnectorsRoute) -> Route {
+        Route::Admin(AdminRoute::Connectors {
+            tenant: T.into(),
+            route,
+        })
+    }
+
+    fn sources(route: SourcesRoute) -> Route {
+        Route::Admin(AdminRoute::Sources {
+            tenant: T.into(),
+            connector: C.into(),
+            route,
+        })
+    }
+
+    fn mappings(route: MappingsRoute) -> Route {
+        Route::Admin(AdminRoute::Mappings {
+            tenant: T.into(),
+            connector: C.into(),
+            route,
+        })
+    }
+
+    fn discovery(route: DiscoveryRoute) -> Route {
+        Route::Admin(AdminRoute::Discovery {
+            tenant: T.into(),
+            connector: C.into(),
+            route,
+        })
+    }
+
+    /// One value of every leaf variant, with the path parameters above.
+    fn every_route() -> Vec<Route> {
+        let c = || C.to_string();
+        let (ch, src, dst) = ("111", "222", "333");
+        vec![
+            Route::Health,
+            Route::Connector(ConnectorRoute::RuntimeConfig { connector_id: c() }),
+            Route::Connector(ConnectorRoute::IngestMessages),
+            Route::Connector(ConnectorRoute::IngestThread),
+            Route::Connector(ConnectorRoute::IngestDiscovery),
+            Route::Feed(FeedRoute::Ticket),
+            Route::Feed(FeedRoute::Connect),
+            Route::Admin(AdminRoute::Tenants(TenantsRoute::List)),
+            Route::Admin(AdminRoute::Tenants(TenantsRoute::Create)),
+            Route::Admin(AdminRoute::Tenants(TenantsRoute::Get { tenant: T.into() })),
+            connectors(ConnectorsRoute::List),
+            connectors(ConnectorsRoute::Create),
+            connectors(ConnectorsRoute::Get { connector: c() }),
+            connectors(ConnectorsRoute::Patch { connector: c() }),
+            connectors(ConnectorsRoute::RotateToken { connector: c() }),
+            connectors(ConnectorsRoute::Pause { connector: c() }),
+            connectors(ConnectorsRoute::Resume { connector: c() }),
+            sources(SourcesRoute::List),
+            sources(SourcesRoute::Put { channel: ch.into() }),
+            sources(SourcesRoute::Delete { channel: ch.into() }),
+            mappings(MappingsRoute::List),
+            mappings(MappingsRoute::Put {
+                source: src.into(),
+                target: dst.into(),
+            }),
+            mappings(MappingsRoute::Delete {
+                source: src.into(),
+                target: dst.into(),
+            }),
+            discovery(DiscoveryRoute::Request),
+            discovery(DiscoveryRoute::Guilds),
+            discovery(DiscoveryRoute::Channels),
+            Route::Admin(AdminRoute::Rejections {
+                tenant: T.into(),
+                connector: C.into(),
+                route: RejectionsRoute::Report,
+            }),
+            Route::Admin(AdminRoute::Signals {
+                tenant: T.into(),
+                route: SignalsRoute::Recent,
+            }),
+            Route::Admin(AdminRoute::Threads {
+                tenant: T.into(),
+                route: ThreadsRoute::Recent,
+            }),
+            Route::Admin(AdminRoute::FeedStats {
+                tenant: T.into(),
+                route: FeedStatsRoute::Get,
+            }),
+        ]
+    }
+
+    /// The request that reaches `route`, written independently of the matchers. The match has
+    /// no catch-all arm, so a new variant does not compile until it has a sample here; list it
+    /// in [`every_route`] beside its siblings so the tests below reach it.
+    fn sample(route: &Route) -> (&'static str, String) {
+        match route {
+            Route::Health => ("GET", "/health".into()),
+            Route::Connector(r) => match r {
+                ConnectorRoute::RuntimeConfig { connector_id } => {
+                    ("GET", format!("/connectors/{connector_id}/runtime-config"))
+                }
+                ConnectorRoute::IngestMessages => ("POST", "/ingest/message-batch".into()),
+                ConnectorRoute::IngestThread => ("POST", "/ingest/thread".into()),
+                ConnectorRoute::IngestDiscovery => ("POST", "/ingest/channel-guild-sync".into()),
+            },
+            Route::Feed(r) => match r {
+                FeedRoute::Ticket => ("POST", "/v1/feed-tickets".into()),
+                FeedRoute::Connect => ("GET", "/v1/feed".into()),
+            },
+            Route::Admin(r) => {
+                let (method, tail) = admin_sample(r);
+                (method, format!("/v1/admin/{tail}"))
+            }
+        }
+    }
+
+    fn admin_sample(route: &AdminRoute) -> (&'static str, String) {
+        match route {
+            AdminRoute::Tenants(r) => match r {
+                TenantsRoute::List => ("GET", "tenants".into()),
+                TenantsRoute::Create => ("POST", "tenants".into()),
+                TenantsRoute::Get { tenant } => ("GET", format!("tenants/{tenant}")),
+            },
+            AdminRoute::Connectors { tenant, route } => {
+                let base = format!("tenants/{tenant}/connectors");
+                match route {
+                    ConnectorsRoute::List => ("GET", base),
+                    ConnectorsRoute::Create => ("POST", base),
+                    ConnectorsRoute::Get { connector } => ("GET", format!("{base}/{connector}")),
+                    ConnectorsRoute::Patch { connector } => {
+                        ("PATCH", format!("{base}/{connector}"))
+                    }
+                    ConnectorsRoute::RotateToken { connector } => {
+                        ("POST", format!("{base}/{connector}/rotate-token"))
+                    }
+                    ConnectorsRoute::Pause { connector } => {
+                        ("POST", format!("{base}/{connector}/pause"))
+                    }
+                    ConnectorsRoute::Resume { connector } => {
+                        ("POST", format!("{base}/{connector}/resume"))
+                    }
+                }
+            }
+            AdminRoute::Sources {
+                tenant,
+                connector,
+                route,
+            } => {
+                let base = format!("tenants/{tenant}/connectors/{connector}/sources");
+                match route {
+                    SourcesRoute::List => ("GET", base),
+                    SourcesRoute::Put { channel } => ("PUT", format!("{base}/{channel}")),
+                    SourcesRoute::Delete { channel } => ("DELETE", format!("{base}/{channel}")),
+                }
+            }
+            AdminRoute::Mappings {
+                tenant,
+                connector,
+                route,
+            } => {
+                let base = format!("tenants/{tenant}/connectors/{connector}/mappings");
+                match route {
+                    MappingsRoute::List => ("GET", base),
+                    MappingsRoute::Put { source, target } => {
+                        ("PUT", format!("{base}/{source}/{target}"))
+                    }
+                    MappingsRoute::Delete { source, target } => {
+                        ("DELETE", format!("{base}/{source}/{target}"))
+                    }
+                }
+            }
+            AdminRoute::Discovery {
+                tenant,
+                connector,
+                route,
+            } => {
+                let base = format!("tenants/{tenant}/connectors/{connector}");
+                match route {
+                    DiscoveryRoute::Request => ("POST", format!("{base}/discovery-requests")),
+                    DiscoveryRoute::Guilds => ("GET", format!("{base}/guilds")),
+                    DiscoveryRoute::Channels => ("GET", format!("{base}/channels")),
+                }
+            }
+            AdminRoute::Rejections {
+                tenant,
+                connector,
+                route,
+            } => match route {
+                RejectionsRoute::Report => (
+                    "GET",
+                    format!("tenants/{tenant}/connectors/{connector}/rejections"),
+                ),
+            },
+            AdminRoute::Signals { tenant, route } => match route {
+                SignalsRoute::Recent => ("GET", format!("tenants/{tenant}/signals")),
+            },
+            AdminRoute::Threads { tenant, route } => match route {
+                ThreadsRoute::Recent => ("GET", format!("tenants/{tenant}/threads")),
+            },
+            AdminRoute::FeedStats { tenant, route } => match route {
+                FeedStatsRoute::Get => ("GET", format!("tenants/{tenant}/feed-stats")),
+            },
+        }
+    }
+
+    const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+    #[test]
+    fn every_route_round_trips_its_sample_request() {
+        let all = every_route();
+        let mut requests: Vec<(&str, String)> = all.iter().map(sample).collect();
+        for (route, (method, path)) in all.iter().zip(&requests) {
+            assert_eq!(
+                match_route(method, path).as_ref(),
+                Ok(route),
+                "{method} {path}"
+            );
+            assert_eq!(
+                match_route(method, &format!("{path}/")).as_ref(),
+                Ok(route),
+                "{method} {path}/"
+            );
+            if *method == "GET" {
+                assert_eq!(match_route("HEAD", path).as_ref(), Ok(route), "HEAD {path}");
+            }
+        }
+        requests.sort();
+        requests.dedup();
+        assert_eq!(requests.len(), all.len(), "two routes share a request");
+        // One per leaf variant: an entry dropped from the list fails here.
+        assert_eq!(all.len(), 30);
+    }
+
+    /// Every other method on a route's path is refused with the path's full method list, and
+    /// that list is exactly the methods the table routes there.
+    #[test]
+    fn other_methods_are_405_with_the_paths_allow_list() {
+        let all = every_route();
+        for route in &all {
+            let (_, path) = sample(route);
+            let routed: Vec<&str> = all
+                .iter()
+                .map(sample)
+                .filter(|(_, p)| *p == path)
+                .map(|(m, _)| m)
+                .collect();
+            let allow = routed.join(", ");
+            for method in METHODS {
+                let got = match_route(method, &path);
+                if routed.contains(&method) {
+                    assert!(got.is_ok(), "{method} {path}: {got:?}");
+                } else {
+                    match got {
+                        Err(RouteError::MethodNotAllowed { allow: a }) => {
+                            assert_eq!(a, allow, "{method} {path}")
+                        }
+                        other => panic!("{method} {path}: {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn connector_routes() {
         assert_eq!(
             match_route("GET", "/connectors/conn_01/runtime-config"),
-            Ok(Route::RuntimeConfig {
+            Ok(Route::Connector(ConnectorRoute::RuntimeConfig {
                 connector_id: "conn_01".into()
-            })
+            }))
         );
         assert_eq!(
             match_route("POST", "/ingest/message-batch"),
-            Ok(Route::IngestMessages)
+            Ok(Route::Connector(ConnectorRoute::IngestMessages))
         );
         assert_eq!(
             match_route("POST", "/ingest/message-batch/"),
-            Ok(Route::IngestMessages)
+            Ok(Route::Connector(ConnectorRoute::IngestMessages))
         );
         assert_eq!(
             match_route("GET", "/ingest/message-batch"),
@@ -332,35 +770,117 @@ mod tests {
         assert_eq!(match_route("GET", "/nope"), Err(RouteError::NotFound));
         assert_eq!(match_route("GET", "/"), Err(RouteError::NotFound));
         assert_eq!(match_route("HEAD", "/health"), Ok(Route::Health));
+        assert_eq!(
+            match_route("POST", "/health"),
+            Err(RouteError::MethodNotAllowed { allow: "GET" })
+        );
     }
 
     #[test]
     fn admin_routes() {
-        assert_eq!(match_route("GET", "/v1/admin/tenants"), Ok(Route::Tenants));
+        assert_eq!(
+            match_route("GET", "/v1/admin/tenants"),
+            Ok(Route::Admin(AdminRoute::Tenants(TenantsRoute::List)))
+        );
         assert_eq!(
             match_route("DELETE", "/v1/admin/tenants"),
             Err(RouteError::MethodNotAllowed { allow: "GET, POST" })
         );
         assert_eq!(
             match_route("PUT", "/v1/admin/tenants/t1/connectors/c1/mappings/1/2"),
-            Ok(Route::PutMapping {
-                tenant: "t1".into(),
-                connector: "c1".into(),
+            Ok(mappings(MappingsRoute::Put {
                 source: "1".into(),
                 target: "2".into()
-            })
+            }))
         );
         assert_eq!(
             match_route("POST", "/v1/admin/tenants/t1/connectors/c1/pause"),
-            Ok(Route::Pause {
-                tenant: "t1".into(),
+            Ok(connectors(ConnectorsRoute::Pause {
                 connector: "c1".into()
-            })
+            }))
         );
         assert_eq!(
             match_route("GET", "/v1/admin/tenants/t1/connectors/c1/bogus"),
             Err(RouteError::NotFound)
         );
+    }
+
+    /// A connector may be named like a resource below it; the position decides.
+    #[test]
+    fn path_parameters_may_spell_resource_names() {
+        assert_eq!(
+            match_route("GET", "/v1/admin/tenants/t1/connectors/sources"),
+            Ok(connectors(ConnectorsRoute::Get {
+                connector: "sources".into()
+            }))
+        );
+        assert_eq!(
+            match_route("GET", "/v1/admin/tenants/connectors"),
+            Ok(Route::Admin(AdminRoute::Tenants(TenantsRoute::Get {
+                tenant: "connectors".into()
+            })))
+        );
+        assert_eq!(
+            match_route("GET", "/v1/admin/tenants/t1/connectors/pause/sources"),
+            Ok(Route::Admin(AdminRoute::Sources {
+                tenant: T.into(),
+                connector: "pause".into(),
+                route: SourcesRoute::List,
+            }))
+        );
+        assert_eq!(
+            match_route(
+                "DELETE",
+                "/v1/admin/tenants/t1/connectors/c1/sources/guilds"
+            ),
+            Ok(sources(SourcesRoute::Delete {
+                channel: "guilds".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn unknown_paths_are_404() {
+        let c = "/v1/admin/tenants/t1/connectors/c1";
+        for path in [
+            "/healthz",
+            "/health/x",
+            "/connectors",
+            "/connectors/c1",
+            "/connectors/c1/runtime-config/x",
+            "/ingest",
+            "/ingest/other",
+            "/ingest/thread/x",
+            "/v1",
+            "/v1/feeds",
+            "/v1/feed/x",
+            "/v1/feed-tickets/x",
+            "/v1/admin",
+            "/v1/admin/other",
+            "/v1/admin/tenants/t1/other",
+            "/v1/admin/tenants/t1/connectors/c1/pause/x",
+            "/v1/admin/tenants/t1/signals/x",
+            "/v1/admin/tenants/t1/threads/x",
+            "/v1/admin/tenants/t1/feed-stats/x",
+            &format!("{c}/sources/1/2"),
+            &format!("{c}/mappings/1"),
+            &format!("{c}/mappings/1/2/3"),
+            &format!("{c}/guilds/1"),
+            &format!("{c}/channels/1"),
+            &format!("{c}/discovery-requests/1"),
+            &format!("{c}/rejections/1"),
+            "/admin/",
+            "/dashboard/",
+            "/app.js",
+        ] {
+            for method in METHODS {
+                assert_eq!(
+                    match_route(method, path),
+                    Err(RouteError::NotFound),
+                    "{method} {path}"
+                );
+            }
+        }
     }
 
     /// `run_worker_first` in wrangler.toml must cover every API path, or the platform looks it
@@ -393,6 +913,11 @@ mod tests {
         // Pages stay with the asset handler.
         for page in ["/", "/admin/", "/dashboard/", "/app.js"] {
             assert!(!covered(page), "{page} would run the worker first");
+        }
+        // Every routed path's first segment is one the worker runs first for.
+        for route in every_route() {
+            let (_, path) = sample(&route);
+            assert!(covered(&path), "{path} is not covered by run_worker_first");
         }
     }
 }

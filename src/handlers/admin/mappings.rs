@@ -1,0 +1,99 @@
+//! `.../connectors/{c}/mappings[/{source}/{target}]`: which source channel relays to which
+//! target.
+
+use relay_core::admin::parse_mapping_upsert;
+use relay_core::ids::Snowflake;
+use relay_core::routes::MappingsRoute;
+use relay_core::ApiError;
+use serde_json::json;
+use worker::Request;
+
+use super::lookup::{connector, reload, snowflake};
+use crate::handlers::context::Cx;
+use crate::http::{self, ApiResult, OrUnavailable};
+use crate::store::Db;
+
+pub async fn handle(
+    req: &mut Request,
+    cx: &Cx,
+    db: &Db,
+    t: &str,
+    c: &str,
+    route: MappingsRoute,
+) -> ApiResult {
+    match route {
+        MappingsRoute::List => {
+            connector(db, t, c).await?;
+            let mappings = db.mappings(t, c).await.or_unavailable("mappings")?;
+            Ok(http::ok(
+                &cx.cid,
+                200,
+                json!({ "mappings": mappings.iter().map(|m| m.to_admin_json()).collect::<Vec<_>>() }),
+            ))
+        }
+        MappingsRoute::Put { source, target } => {
+            let source = snowflake("source_channel_id", &source)?;
+            let target = snowflake("target_channel_id", &target)?;
+            connector(db, t, c).await?;
+            let body = http::read_json(req, &cx.cfg).await?;
+            let m = parse_mapping_upsert(&body).map_err(ApiError::invalid_fields)?;
+            // Mappings only connect channels the operator made available in the right role.
+            let sources = db.sources(t, c).await.or_unavailable("sources")?;
+            let find = |id: &Snowflake| sources.iter().find(|s| s.channel_id == id.as_str());
+            match find(&source) {
+                Some(s) if s.is_source != 0 && s.is_enabled != 0 => {}
+                _ => {
+                    return Err(ApiError::conflict(format!(
+                        "channel {source} is not an enabled source of this connector; add it with is_source first"
+                    ))
+                    .with_code("source_channel_unavailable"))
+                }
+            }
+            match find(&target) {
+                Some(s) if s.is_target != 0 && s.is_enabled != 0 => {}
+                _ => {
+                    return Err(ApiError::conflict(format!(
+                        "channel {target} is not an enabled target of this connector; add it with is_target first"
+                    ))
+                    .with_code("target_channel_unavailable"))
+                }
+            }
+            db.upsert_mapping(t, c, source.as_str(), target.as_str(), &m, cx.now)
+                .await
+                .or_unavailable("mapping upsert")?;
+            let row = reload(db, t, c).await?;
+            let mapping = db
+                .mappings(t, c)
+                .await
+                .or_unavailable("mappings")?
+                .into_iter()
+                .find(|x| {
+                    x.source_channel_id == source.as_str() && x.target_channel_id == target.as_str()
+                })
+                .map(|x| x.to_admin_json());
+            Ok(http::ok(
+                &cx.cid,
+                200,
+                json!({ "mapping": mapping, "config_version": row.config_version }),
+            ))
+        }
+        MappingsRoute::Delete { source, target } => {
+            let source = snowflake("source_channel_id", &source)?;
+            let target = snowflake("target_channel_id", &target)?;
+            connector(db, t, c).await?;
+            if !db
+                .delete_mapping(t, c, source.as_str(), target.as_str(), cx.now)
+                .await
+                .or_unavailable("mapping delete")?
+            {
+                return Err(ApiError::not_found("no such mapping").with_code("mapping_not_found"));
+            }
+            let row = reload(db, t, c).await?;
+            Ok(http::ok(
+                &cx.cid,
+                200,
+                json!({ "removed": true, "config_version": row.config_version }),
+            ))
+        }
+    }
+}
