@@ -1693,4 +1693,120 @@ mod tests {
         assert_eq!(r.status, 200);
         assert_eq!(st.checks.len(), 1);
     }
+
+    #[test]
+    fn channel_write_limit_is_shared_by_webhooks_and_hidden_from_their_headers() {
+        let mut st = state();
+        st.settings.limits.channel_webhooks = crate::ratelimit::Window::new(2, 60_000);
+        let c = seed_id(44);
+        let url = format!("/api/v10/channels/{c}/webhooks");
+        let hooks: Vec<Value> = (0..2)
+            .map(|i| {
+                body(&call(
+                    &mut st,
+                    "POST",
+                    &url,
+                    json!({"name": format!("Relay {i}")}),
+                ))
+            })
+            .collect();
+        let exec = |h: &Value| {
+            format!(
+                "/api/v10/webhooks/{}/{}?wait=true",
+                h["id"].as_str().unwrap(),
+                h["token"].as_str().unwrap()
+            )
+        };
+        let post = json!({"content": "x", "allowed_mentions": {"parse": []}});
+        assert_eq!(
+            call(&mut st, "POST", &exec(&hooks[0]), post.clone()).status,
+            200
+        );
+        assert_eq!(
+            call(&mut st, "POST", &exec(&hooks[1]), post.clone()).status,
+            200
+        );
+        let r = call(&mut st, "POST", &exec(&hooks[0]), post);
+        assert_eq!(r.status, 429);
+        assert_eq!(r.get_header("X-RateLimit-Scope"), Some("shared"));
+        assert_eq!(body(&r)["code"], 20028);
+    }
+
+    #[test]
+    fn oversized_files_and_empty_messages_are_refused() {
+        let mut st = state();
+        st.settings.file_limit = 4;
+        let c = seed_id(45);
+        let hook = body(&call(
+            &mut st,
+            "POST",
+            &format!("/api/v10/channels/{c}/webhooks"),
+            json!({"name": "Relay"}),
+        ));
+        let exec = format!(
+            "/api/v10/webhooks/{}/{}?wait=true",
+            hook["id"].as_str().unwrap(),
+            hook["token"].as_str().unwrap()
+        );
+        let multipart = |data: &[u8]| {
+            let mut b = b"--B\r\nContent-Disposition: form-data; name=\"files[0]\"; filename=\"a.txt\"\r\n\r\n".to_vec();
+            b.extend_from_slice(data);
+            b.extend_from_slice(b"\r\n--B--\r\n");
+            Req::new(
+                "POST",
+                &exec,
+                vec![(
+                    "content-type".into(),
+                    "multipart/form-data; boundary=B".into(),
+                )],
+                b,
+            )
+        };
+        let ctx = bot_ctx();
+        let ep = Ep::parse(
+            "POST",
+            &[
+                "webhooks",
+                hook["id"].as_str().unwrap(),
+                hook["token"].as_str().unwrap(),
+            ],
+        )
+        .unwrap();
+        let big = handle(&mut st, &ep, &multipart(b"12345"), &ctx).unwrap_err();
+        assert_eq!((big.status, big.code), (413, 40005));
+        let ok = handle(&mut st, &ep, &multipart(b"1234"), &ctx).unwrap();
+        assert_eq!(body(&ok)["attachments"][0]["size"], 4);
+        assert_eq!(
+            st.checks.len(),
+            1,
+            "a file-only post without allowed_mentions is flagged"
+        );
+        let empty = call(
+            &mut st,
+            "POST",
+            &exec,
+            json!({"content": "", "allowed_mentions": {"parse": []}}),
+        );
+        assert_eq!(body(&empty)["code"], 50006);
+        let unknown = call(
+            &mut st,
+            "POST",
+            "/api/v10/webhooks/1/x",
+            json!({"content": "x"}),
+        );
+        assert_eq!(
+            (unknown.status, body(&unknown)["code"].as_u64()),
+            (404, Some(10015))
+        );
+        let bad_token = call(
+            &mut st,
+            "POST",
+            &format!("/api/v10/webhooks/{}/wrong", hook["id"].as_str().unwrap()),
+            json!({"content": "x"}),
+        );
+        assert_eq!(
+            (bad_token.status, body(&bad_token)["code"].as_u64()),
+            (401, Some(50027))
+        );
+    }
 }

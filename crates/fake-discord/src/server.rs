@@ -677,4 +677,49 @@ mod tests {
         let statuses: Vec<u16> = st.requests.iter().map(|r| r.status).collect();
         assert_eq!(statuses, [200, 502, 502, 200]);
     }
+
+    #[test]
+    fn latency_delays_and_429_storms_answer_like_discord() {
+        let app = app();
+        let g = app.lock().guild_id;
+        let url = format!("/api/v10/guilds/{g}");
+        app.lock().faults.push(crate::state::Fault {
+            id: 1,
+            kind: FaultKind::Latency { ms: 120 },
+            method: None,
+            path: None,
+            remaining: 1,
+        });
+        let t = std::time::Instant::now();
+        assert_eq!(bot(&app, "GET", &url, Value::Null).status, 200);
+        assert!(t.elapsed() >= Duration::from_millis(120));
+        app.lock().faults.push(crate::state::Fault {
+            id: 2,
+            kind: FaultKind::RateLimit {
+                retry_after_ms: 2_500,
+                scope: "user".into(),
+                global: false,
+                code: None,
+            },
+            method: None,
+            path: Some("/guilds/".into()),
+            remaining: 2,
+        });
+        for _ in 0..2 {
+            let r = bot(&app, "GET", &url, Value::Null);
+            assert_eq!(r.status, 429);
+            assert_eq!(r.get_header("Retry-After"), Some("3"));
+            assert_eq!(r.get_header("X-RateLimit-Remaining"), Some("0"));
+            assert_eq!(r.get_header("X-RateLimit-Reset-After"), Some("2.500"));
+            let v: Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(v["retry_after"], 2.5);
+            assert!(v.get("code").is_none());
+        }
+        assert_eq!(bot(&app, "GET", &url, Value::Null).status, 200);
+        assert_eq!(
+            app.lock().invalid.count(now_ms()),
+            2,
+            "storm 429s count as invalid"
+        );
+    }
 }
