@@ -10,9 +10,17 @@ use relay_discord::multipart::File;
 use relay_discord::requests::*;
 use relay_discord::{Endpoint, Request, Response};
 
+/// Method, route template, query parameters, properties of the JSON body (`None`: no body).
+type RouteSpec = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    Option<&'static [&'static str]>,
+);
+
 /// From Discord's OpenAPI description (API v10): for each route we call, the query
-/// parameters it defines and the properties of its JSON body (`None`: no body).
-const SPEC: &[(&str, &str, &[&str], Option<&[&str]>)] = &[
+/// parameters it defines and the properties of its JSON body.
+const SPEC: &[RouteSpec] = &[
     ("GET", "/channels/{channel_id}", &[], None),
     (
         "POST",
