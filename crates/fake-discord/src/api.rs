@@ -720,7 +720,9 @@ fn payload(st: &State, req: &Req) -> Result<Payload, ApiError> {
             files.push((idx, p));
         } else if let Ok(text) = String::from_utf8(p.data.clone()) {
             // Plain form fields (content=..., username=...) are accepted as Discord does.
-            body[p.name.as_str()] = Value::String(text);
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert(p.name.clone(), Value::String(text));
+            }
         }
     }
     if files.len() > validate::MAX_ATTACHMENTS {
@@ -1044,7 +1046,7 @@ fn create_thread(st: &mut State, c: u64, req: &Req, ctx: &Ctx) -> Res {
             if am.is_none() {
                 st.record_check(ctx.seq, &req.method, &req.path, Some(id));
             }
-            let attachments = store_files(st, id, &body, files, ctx.now);
+            let attachments = store_files(st, id, &msg, files, ctx.now);
             let bot = st.users.get(&st.bot_id).cloned();
             // A forum post's starter message shares the thread's id.
             posted(
@@ -1808,5 +1810,69 @@ mod tests {
             (bad_token.status, body(&bad_token)["code"].as_u64()),
             (401, Some(50027))
         );
+    }
+
+    #[test]
+    fn malformed_bodies_never_panic_or_answer_5xx() {
+        let mut st = state();
+        let c = seed_id(45);
+        let forum = seed_id(46);
+        let hook = body(&call(
+            &mut st,
+            "POST",
+            &format!("/api/v10/channels/{c}/webhooks"),
+            json!({"name": "Relay"}),
+        ));
+        let exec = format!(
+            "/api/v10/webhooks/{}/{}",
+            hook["id"].as_str().unwrap(),
+            hook["token"].as_str().unwrap()
+        );
+        let sent = body(&call(
+            &mut st,
+            "POST",
+            &format!("{exec}?wait=true"),
+            json!({"content": "x", "allowed_mentions": {"parse": []}}),
+        ));
+        let msg = sent["id"].as_str().unwrap().to_string();
+        let g = st.guild_id;
+        let bob = seed_id(4);
+        let routes = [
+            ("POST", format!("{exec}?wait=true")),
+            ("PATCH", format!("{exec}/messages/{msg}")),
+            ("POST", format!("/api/v10/channels/{c}/messages")),
+            ("POST", format!("/api/v10/channels/{c}/threads")),
+            ("POST", format!("/api/v10/channels/{forum}/threads")),
+            ("POST", format!("/api/v10/channels/{c}/webhooks")),
+            ("PUT", format!("/api/v10/guilds/{g}/members/{bob}")),
+        ];
+        let bodies = [
+            json!([]),
+            json!("text"),
+            json!(7),
+            json!({"content": 5, "embeds": "x", "allowed_mentions": 3, "attachments": {}, "name": 1, "message": [], "access_token": 2}),
+            json!({"embeds": [1, "x", {"fields": [1, "x", {"name": 2}]}], "allowed_mentions": {"parse": "all", "users": 1}}),
+            json!({"name": "t", "message": {"content": "x", "embeds": [{"fields": ["x"]}]}}),
+        ];
+        for (method, url) in &routes {
+            for b in &bodies {
+                let r = call(&mut st, method, url, b.clone());
+                assert!(
+                    r.status < 500,
+                    "{method} {url} {b} -> {}",
+                    r.status
+                );
+            }
+            let junk = Req::new(method, url, vec![("content-type".into(), "multipart/form-data; boundary=B".into())],
+                b"--B\r\nContent-Disposition: form-data; name=\"payload_json\"\r\n\r\n[1]\r\n--B\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\nx\r\n--B--".to_vec());
+            let segs: Vec<&str> = junk.segs.iter().skip(2).map(String::as_str).collect();
+            let ep = Ep::parse(&junk.method, &segs).unwrap();
+            let r = handle(&mut st, &ep, &junk, &bot_ctx()).unwrap_or_else(Resp::from);
+            assert!(
+                (400..500).contains(&r.status),
+                "multipart {method} {url} -> {}",
+                r.status
+            );
+        }
     }
 }

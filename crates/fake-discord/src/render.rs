@@ -333,9 +333,9 @@ pub fn embed(e: &Value) -> Value {
         }
     }
     if let Some(Value::Array(fields)) = obj.get_mut("fields") {
-        for f in fields.iter_mut() {
+        for f in fields.iter_mut().filter_map(Value::as_object_mut) {
             if f.get("inline").is_none_or(|i| !i.is_boolean()) {
-                f["inline"] = json!(false);
+                f.insert("inline".into(), json!(false));
             }
         }
     }
