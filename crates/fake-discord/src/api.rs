@@ -1857,11 +1857,7 @@ mod tests {
         for (method, url) in &routes {
             for b in &bodies {
                 let r = call(&mut st, method, url, b.clone());
-                assert!(
-                    r.status < 500,
-                    "{method} {url} {b} -> {}",
-                    r.status
-                );
+                assert!(r.status < 500, "{method} {url} {b} -> {}", r.status);
             }
             let junk = Req::new(method, url, vec![("content-type".into(), "multipart/form-data; boundary=B".into())],
                 b"--B\r\nContent-Disposition: form-data; name=\"payload_json\"\r\n\r\n[1]\r\n--B\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\nx\r\n--B--".to_vec());
