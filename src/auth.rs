@@ -8,9 +8,9 @@ use relay_core::ApiError;
 use worker::Request;
 
 use crate::config::secret;
+use crate::db::{ConnectorRow, Db};
 use crate::handlers::Cx;
 use crate::http::{header, ApiResult, OrUnavailable};
-use crate::store::{ConnectorRow, Db};
 
 /// Resolves the connector behind a bearer token. 401 when the header is missing or the token is
 /// unknown; a paused connector is returned as is (callers decide: runtime config still answers,
@@ -79,7 +79,8 @@ fn presented(req: &Request) -> ApiResult<String> {
 }
 
 async fn lookup(db: &Db, hash: &str) -> ApiResult<ConnectorRow> {
-    db.connector_by_token_hash(hash)
+    db.connectors()
+        .by_token_hash(hash)
         .await
         .or_unavailable("connector lookup")?
         .ok_or_else(|| ApiError::unauthorized("unknown connector token"))

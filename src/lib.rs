@@ -9,11 +9,11 @@ use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, Sc
 
 mod auth;
 mod config;
+mod db;
 mod handlers;
 mod http;
 mod maintenance;
 mod runtime;
-mod store;
 
 #[path = "../durable_objects/mod.rs"]
 mod durable_objects;

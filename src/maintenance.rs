@@ -4,10 +4,10 @@ use serde_json::json;
 use worker::Env;
 
 use crate::config::Config;
+use crate::db::Db;
 use crate::durable_objects::tenant::api;
 use crate::durable_objects::tenant::client::TenantClient;
 use crate::runtime::{log, new_correlation_id, now_ms};
-use crate::store::Db;
 
 pub async fn run(env: &Env, cron: &str) {
     let cid = new_correlation_id();
@@ -24,7 +24,7 @@ pub async fn run(env: &Env, cron: &str) {
             return;
         }
     };
-    let tenants = match db.tenants().await {
+    let tenants = match db.tenants().list().await {
         Ok(t) => t,
         Err(e) => {
             log(
@@ -64,7 +64,7 @@ pub async fn run(env: &Env, cron: &str) {
         }
     }
     let cutoff = started - (cfg.retention_days * 86_400_000.0) as i64;
-    let projected = db.purge_before(cutoff).await;
+    let projected = db.signals().purge_before(cutoff).await;
     log(
         if failures == 0 && projected.is_ok() {
             "info"

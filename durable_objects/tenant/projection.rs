@@ -2,7 +2,7 @@
 //! connectors and for operators.
 //!
 //! Ingest commits to the object's SQLite and marks rows in an outbox; this module copies marked
-//! rows to D1 after the response, in batches, and clears each mark only if the row was not
+//! rows to D1 (through `crate::db::signals`, the tables' one owner) after the response, in batches, and clears each mark only if the row was not
 //! changed again meanwhile (`rev`). D1 rows only move forward (`WHERE excluded.rev > rev`), so
 //! retries and overlapping flushes are harmless. A failed flush leaves the marks and an alarm
 //! retries.
@@ -16,6 +16,8 @@ use worker::Result;
 
 use super::sql::{si, sv};
 use super::state::Shared;
+use crate::db::signals::{SignalProjection, ThreadProjection};
+use crate::db::Db;
 
 pub const RETRY_MS: i64 = 5_000;
 const BATCH: i64 = 100;
@@ -145,16 +147,10 @@ async fn flush_batch(sh: &Rc<Shared>) -> Result<bool> {
     if marks.is_empty() {
         return Ok(false);
     }
-    let db = sh.env.d1("DB")?;
+    let db = Db::new(&sh.env)?;
+    let signals = db.signals();
     let mut stmts = Vec::with_capacity(marks.len());
     for m in &marks {
-        let s = |v: &str| JsValue::from_str(v);
-        let n = |v: i64| JsValue::from_f64(v as f64);
-        let o = |v: Option<&str>| v.map(JsValue::from_str).unwrap_or(JsValue::NULL);
-        let on = |v: Option<i64>| {
-            v.map(|x| JsValue::from_f64(x as f64))
-                .unwrap_or(JsValue::NULL)
-        };
         match m.kind.as_str() {
             "signal" => {
                 let rows: Vec<SignalRow> = sh
@@ -180,34 +176,23 @@ async fn flush_batch(sh: &Rc<Shared>) -> Result<bool> {
                         .and_then(relay_core::time::Timestamp::parse)
                         .map(|t| t.ms())
                 };
-                stmts.push(db.prepare(
-                    "INSERT INTO signals (tenant_key, connector_id, message_id, guild_id, channel_id, \
-                     thread_id, author_id, created_at, edited_at, deleted, deleted_at, seq, rev, \
-                     view_json, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
-                     ON CONFLICT (tenant_key, connector_id, message_id) DO UPDATE SET \
-                     guild_id = excluded.guild_id, channel_id = excluded.channel_id, \
-                     thread_id = excluded.thread_id, author_id = excluded.author_id, \
-                     created_at = excluded.created_at, edited_at = excluded.edited_at, \
-                     deleted = excluded.deleted, deleted_at = excluded.deleted_at, seq = excluded.seq, \
-                     rev = excluded.rev, view_json = excluded.view_json, updated_at = excluded.updated_at \
-                     WHERE excluded.rev > signals.rev",
-                ).bind(&[
-                    s(&tenant),
-                    s(&m.connector_id),
-                    s(&m.item_id),
-                    o(view["guild_id"].as_str()),
-                    o(r.channel_id.as_deref()),
-                    o(view["thread_id"].as_str()),
-                    o(view["author"]["id"].as_str()),
-                    on(r.created_at_ms),
-                    on(ms("edited_at")),
-                    n(r.deleted),
-                    on(ms("deleted_at")),
-                    n(r.seq),
-                    n(r.rev),
-                    o(r.view_json.as_deref()),
-                    n(r.updated_at_ms),
-                ])?);
+                stmts.push(signals.project_signal(&SignalProjection {
+                    tenant_key: &tenant,
+                    connector_id: &m.connector_id,
+                    message_id: &m.item_id,
+                    guild_id: view["guild_id"].as_str(),
+                    channel_id: r.channel_id.as_deref(),
+                    thread_id: view["thread_id"].as_str(),
+                    author_id: view["author"]["id"].as_str(),
+                    created_at: r.created_at_ms,
+                    edited_at: ms("edited_at"),
+                    deleted: r.deleted,
+                    deleted_at: ms("deleted_at"),
+                    seq: r.seq,
+                    rev: r.rev,
+                    view_json: r.view_json.as_deref(),
+                    updated_at: r.updated_at_ms,
+                })?);
             }
             "thread" => {
                 let rows: Vec<ThreadRow> = sh
@@ -222,28 +207,19 @@ async fn flush_batch(sh: &Rc<Shared>) -> Result<bool> {
                     continue;
                 };
                 let view: Value = serde_json::from_str(&r.view_json).unwrap_or(Value::Null);
-                stmts.push(db.prepare(
-                    "INSERT INTO threads (tenant_key, connector_id, thread_id, parent_channel_id, guild_id, \
-                     name, deleted, seq, rev, view_json, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
-                     ON CONFLICT (tenant_key, connector_id, thread_id) DO UPDATE SET \
-                     parent_channel_id = excluded.parent_channel_id, guild_id = excluded.guild_id, \
-                     name = excluded.name, deleted = excluded.deleted, seq = excluded.seq, \
-                     rev = excluded.rev, view_json = excluded.view_json, updated_at = excluded.updated_at \
-                     WHERE excluded.rev > threads.rev",
-                ).bind(&[
-                    s(&tenant),
-                    s(&m.connector_id),
-                    s(&m.item_id),
-                    o(r.parent_channel_id.as_deref()),
-                    o(view["guild_id"].as_str()),
-                    o(view["name"].as_str()),
-                    n(r.deleted),
-                    n(r.seq),
-                    n(r.rev),
-                    s(&r.view_json),
-                    n(r.updated_at_ms),
-                ])?);
+                stmts.push(signals.project_thread(&ThreadProjection {
+                    tenant_key: &tenant,
+                    connector_id: &m.connector_id,
+                    thread_id: &m.item_id,
+                    parent_channel_id: r.parent_channel_id.as_deref(),
+                    guild_id: view["guild_id"].as_str(),
+                    name: view["name"].as_str(),
+                    deleted: r.deleted,
+                    seq: r.seq,
+                    rev: r.rev,
+                    view_json: &r.view_json,
+                    updated_at: r.updated_at_ms,
+                })?);
             }
             _ => {}
         }

@@ -12,10 +12,10 @@ use worker::Request;
 
 use super::context::Cx;
 use crate::auth;
+use crate::db::{ConnectorRow, Db};
 use crate::durable_objects::tenant::api;
 use crate::durable_objects::tenant::client::TenantClient;
 use crate::http::{self, header, query, ApiResult, OrUnavailable};
-use crate::store::{ConnectorRow, Db};
 
 /// How stale `last_seen_at` may get: one write a minute per connector, not one per request.
 const LAST_SEEN_EVERY_MS: i64 = 60_000;
@@ -48,7 +48,7 @@ fn touch_last_seen(cx: &Cx, row: &ConnectorRow) {
     let (tenant, connector, now) = (row.tenant_key.clone(), row.connector_id.clone(), cx.now);
     cx.ctx.wait_until(async move {
         if let Ok(db) = Db::new(&env) {
-            if let Err(e) = db.touch_last_seen(&tenant, &connector, now).await {
+            if let Err(e) = db.connectors().touch_last_seen(&tenant, &connector, now).await {
                 crate::runtime::log(
                     "warn",
                     "last_seen update failed",
@@ -100,10 +100,12 @@ async fn runtime_config(req: &Request, cx: &Cx, path_connector: &str) -> ApiResu
         return Ok(resp);
     }
     let (sources, mappings) = (
-        db.sources(&row.tenant_key, &row.connector_id)
+        db.sources()
+            .list(&row.tenant_key, &row.connector_id)
             .await
             .or_unavailable("sources")?,
-        db.mappings(&row.tenant_key, &row.connector_id)
+        db.mappings()
+            .list(&row.tenant_key, &row.connector_id)
             .await
             .or_unavailable("mappings")?,
     );
@@ -199,7 +201,8 @@ async fn ingest_discovery(req: &mut Request, cx: &Cx) -> ApiResult {
     }
     let db = Db::new(&cx.env).or_unavailable("database")?;
     let (guilds, channels) = db
-        .store_discovery(&sync, cx.now)
+        .discovery()
+        .store(&sync, cx.now)
         .await
         .or_unavailable("discovery store")?;
     ingest_answer(

@@ -12,10 +12,10 @@ use worker::Request;
 
 use super::context::Cx;
 use crate::config::secret;
+use crate::db::Db;
 use crate::durable_objects::tenant::client::TenantClient;
 use crate::http::{self, header, query, ApiResult, OrUnavailable};
 use crate::runtime::random_bytes;
-use crate::store::Db;
 
 fn ticket_secret(cx: &Cx) -> ApiResult<String> {
     secret(&cx.env, "FEED_TICKET_SECRET").ok_or_else(|| {
@@ -39,7 +39,8 @@ async fn issue_ticket(req: &mut Request, cx: &Cx) -> ApiResult {
     let ask = parse_ticket_request(&body).map_err(ApiError::invalid_fields)?;
     let db = Db::new(&cx.env).or_unavailable("database")?;
     if db
-        .tenant(&ask.tenant_key)
+        .tenants()
+        .get(&ask.tenant_key)
         .await
         .or_unavailable("tenant lookup")?
         .is_none()

@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use super::context::Cx;
+use crate::db::Db;
 use crate::http::{self, ApiResult};
-use crate::store::Db;
 
 pub async fn health(cx: &Cx) -> ApiResult {
     let d1 = match Db::new(&cx.env) {

@@ -8,10 +8,10 @@ use serde_json::json;
 use worker::Request;
 
 use super::lookup::{connector, reload, tenant};
+use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{self, ApiResult, OrUnavailable};
 use crate::runtime::random_bytes;
-use crate::store::Db;
 
 fn new_token() -> String {
     connector_token(&random_bytes::<32>())
@@ -28,7 +28,7 @@ pub async fn handle(
     match route {
         ConnectorsRoute::List => {
             tenant(db, t).await?;
-            let connectors = db.connectors(t).await.or_unavailable("connectors")?;
+            let connectors = db.connectors().list(t).await.or_unavailable("connectors")?;
             Ok(http::ok(
                 &cx.cid,
                 200,
@@ -41,7 +41,8 @@ pub async fn handle(
             let c = parse_new_connector(&body).map_err(ApiError::invalid_fields)?;
             let token = new_token();
             if !db
-                .insert_connector(
+                .connectors()
+                .insert(
                     t,
                     &c.connector_id,
                     &c.name,
@@ -70,8 +71,8 @@ pub async fn handle(
         }
         ConnectorsRoute::Get { connector: c } => {
             let row = connector(db, t, &c).await?;
-            let sources = db.sources(t, &c).await.or_unavailable("sources")?;
-            let mappings = db.mappings(t, &c).await.or_unavailable("mappings")?;
+            let sources = db.sources().list(t, &c).await.or_unavailable("sources")?;
+            let mappings = db.mappings().list(t, &c).await.or_unavailable("mappings")?;
             Ok(http::ok(
                 &cx.cid,
                 200,
@@ -86,7 +87,8 @@ pub async fn handle(
             connector(db, t, &c).await?;
             let body = http::read_json(req, &cx.cfg).await?;
             let patch = parse_connector_patch(&body).map_err(ApiError::invalid_fields)?;
-            db.patch_connector(t, &c, &patch, now)
+            db.connectors()
+                .patch(t, &c, &patch, now)
                 .await
                 .or_unavailable("connector update")?;
             crate::auth::forget(t, &c);
@@ -99,7 +101,8 @@ pub async fn handle(
         ConnectorsRoute::RotateToken { connector: c } => {
             connector(db, t, &c).await?;
             let token = new_token();
-            db.set_token(t, &c, &hash_token(&token), &token_hint(&token), now)
+            db.connectors()
+                .set_token(t, &c, &hash_token(&token), &token_hint(&token), now)
                 .await
                 .or_unavailable("token rotation")?;
             crate::auth::forget(t, &c);
@@ -120,7 +123,8 @@ pub async fn handle(
 
 async fn set_status(cx: &Cx, db: &Db, t: &str, c: &str, status: &str) -> ApiResult {
     connector(db, t, c).await?;
-    db.set_status(t, c, status, cx.now)
+    db.connectors()
+        .set_status(t, c, status, cx.now)
         .await
         .or_unavailable("status update")?;
     crate::auth::forget(t, c);

@@ -8,9 +8,9 @@ use serde_json::json;
 use worker::Request;
 
 use super::lookup::{connector, reload, snowflake};
+use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{self, query, ApiResult, OrUnavailable};
-use crate::store::Db;
 
 pub async fn handle(
     req: &mut Request,
@@ -25,7 +25,8 @@ pub async fn handle(
             connector(db, t, c).await?;
             let body = http::read_json(req, &cx.cfg).await?;
             let guild = parse_discovery_request(&body).map_err(ApiError::invalid_fields)?;
-            db.request_discovery(t, c, guild.as_ref().map(|g| g.as_str()), cx.now)
+            db.connectors()
+                .request_discovery(t, c, guild.as_ref().map(|g| g.as_str()), cx.now)
                 .await
                 .or_unavailable("discovery request")?;
             let row = reload(db, t, c).await?;
@@ -40,7 +41,7 @@ pub async fn handle(
         }
         DiscoveryRoute::Guilds => {
             connector(db, t, c).await?;
-            let guilds = db.guilds(t, c).await.or_unavailable("guilds")?;
+            let guilds = db.discovery().guilds(t, c).await.or_unavailable("guilds")?;
             Ok(http::ok(&cx.cid, 200, json!({ "guilds": guilds })))
         }
         DiscoveryRoute::Channels => {
@@ -50,6 +51,7 @@ pub async fn handle(
                 None => None,
             };
             let channels = db
+                .discovery()
                 .channels(t, c, guild.as_ref().map(|g| g.as_str()))
                 .await
                 .or_unavailable("channels")?;

@@ -4,10 +4,10 @@ use relay_core::routes::FeedStatsRoute;
 use serde_json::json;
 
 use super::lookup::tenant;
+use crate::db::Db;
 use crate::durable_objects::tenant::client::TenantClient;
 use crate::handlers::context::Cx;
 use crate::http::{self, ApiResult};
-use crate::store::Db;
 
 pub async fn handle(cx: &Cx, db: &Db, t: &str, route: FeedStatsRoute) -> ApiResult {
     match route {

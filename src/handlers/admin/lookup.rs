@@ -5,14 +5,15 @@ use relay_core::ids::{check_slug, Snowflake};
 use relay_core::validate::FieldError;
 use relay_core::ApiError;
 
+use crate::db::{ConnectorRow, Db, TenantRow};
 use crate::http::{ApiResult, OrUnavailable};
-use crate::store::{ConnectorRow, Db, TenantRow};
 
 pub async fn tenant(db: &Db, key: &str) -> ApiResult<TenantRow> {
     if check_slug(key).is_err() {
         return Err(ApiError::not_found("no such tenant").with_code("tenant_not_found"));
     }
-    db.tenant(key)
+    db.tenants()
+        .get(key)
         .await
         .or_unavailable("tenant lookup")?
         .ok_or_else(|| ApiError::not_found("no such tenant").with_code("tenant_not_found"))
@@ -25,7 +26,8 @@ pub async fn connector(db: &Db, t: &str, c: &str) -> ApiResult<ConnectorRow> {
     if check_slug(c).is_err() {
         return Err(missing());
     }
-    db.connector(t, c)
+    db.connectors()
+        .get(t, c)
         .await
         .or_unavailable("connector lookup")?
         .ok_or_else(missing)
@@ -34,7 +36,8 @@ pub async fn connector(db: &Db, t: &str, c: &str) -> ApiResult<ConnectorRow> {
 /// The connector as a write just left it (its `config_version` and status), without the
 /// tenant and slug checks its lookup already passed.
 pub async fn reload(db: &Db, t: &str, c: &str) -> ApiResult<ConnectorRow> {
-    db.connector(t, c)
+    db.connectors()
+        .get(t, c)
         .await
         .or_unavailable("connector lookup")?
         .ok_or_else(|| ApiError::not_found("no such connector").with_code("connector_not_found"))

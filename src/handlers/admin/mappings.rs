@@ -9,9 +9,9 @@ use serde_json::json;
 use worker::Request;
 
 use super::lookup::{connector, reload, snowflake};
+use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{self, ApiResult, OrUnavailable};
-use crate::store::Db;
 
 pub async fn handle(
     req: &mut Request,
@@ -24,7 +24,7 @@ pub async fn handle(
     match route {
         MappingsRoute::List => {
             connector(db, t, c).await?;
-            let mappings = db.mappings(t, c).await.or_unavailable("mappings")?;
+            let mappings = db.mappings().list(t, c).await.or_unavailable("mappings")?;
             Ok(http::ok(
                 &cx.cid,
                 200,
@@ -38,7 +38,7 @@ pub async fn handle(
             let body = http::read_json(req, &cx.cfg).await?;
             let m = parse_mapping_upsert(&body).map_err(ApiError::invalid_fields)?;
             // Mappings only connect channels the operator made available in the right role.
-            let sources = db.sources(t, c).await.or_unavailable("sources")?;
+            let sources = db.sources().list(t, c).await.or_unavailable("sources")?;
             let find = |id: &Snowflake| sources.iter().find(|s| s.channel_id == id.as_str());
             match find(&source) {
                 Some(s) if s.is_source != 0 && s.is_enabled != 0 => {}
@@ -58,12 +58,14 @@ pub async fn handle(
                     .with_code("target_channel_unavailable"))
                 }
             }
-            db.upsert_mapping(t, c, source.as_str(), target.as_str(), &m, cx.now)
+            db.mappings()
+                .upsert(t, c, source.as_str(), target.as_str(), &m, cx.now)
                 .await
                 .or_unavailable("mapping upsert")?;
             let row = reload(db, t, c).await?;
             let mapping = db
-                .mappings(t, c)
+                .mappings()
+                .list(t, c)
                 .await
                 .or_unavailable("mappings")?
                 .into_iter()
@@ -82,7 +84,8 @@ pub async fn handle(
             let target = snowflake("target_channel_id", &target)?;
             connector(db, t, c).await?;
             if !db
-                .delete_mapping(t, c, source.as_str(), target.as_str(), cx.now)
+                .mappings()
+                .delete(t, c, source.as_str(), target.as_str(), cx.now)
                 .await
                 .or_unavailable("mapping delete")?
             {

@@ -4,9 +4,9 @@
 use relay_core::routes::AdminRoute;
 use worker::Request;
 
+use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{ApiResult, OrUnavailable};
-use crate::store::Db;
 
 mod connectors;
 mod discovery;

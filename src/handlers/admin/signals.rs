@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 use worker::Request;
 
 use super::lookup::{snowflake, tenant};
+use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{self, query, ApiResult, OrUnavailable};
-use crate::store::Db;
 
 pub async fn handle(req: &Request, cx: &Cx, db: &Db, t: &str, route: SignalsRoute) -> ApiResult {
     match route {
@@ -46,7 +46,8 @@ async fn recent(req: &Request, cx: &Cx, db: &Db, t: &str) -> ApiResult {
     let connector_filter = query(req, "connector_id");
     let include_deleted = query(req, "include_deleted").as_deref() == Some("true");
     let rows = db
-        .recent_signals(
+        .signals()
+        .recent(
             t,
             channel.as_ref().map(|c| c.as_str()),
             connector_filter.as_deref(),

@@ -7,9 +7,9 @@ use serde_json::json;
 use worker::Request;
 
 use super::lookup::{connector, reload, snowflake};
+use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{self, ApiResult, OrUnavailable};
-use crate::store::Db;
 
 pub async fn handle(
     req: &mut Request,
@@ -22,7 +22,7 @@ pub async fn handle(
     match route {
         SourcesRoute::List => {
             connector(db, t, c).await?;
-            let sources = db.sources(t, c).await.or_unavailable("sources")?;
+            let sources = db.sources().list(t, c).await.or_unavailable("sources")?;
             Ok(http::ok(
                 &cx.cid,
                 200,
@@ -34,12 +34,14 @@ pub async fn handle(
             connector(db, t, c).await?;
             let body = http::read_json(req, &cx.cfg).await?;
             let src = parse_source_upsert(&body).map_err(ApiError::invalid_fields)?;
-            db.upsert_source(t, c, channel.as_str(), &src, cx.now)
+            db.sources()
+                .upsert(t, c, channel.as_str(), &src, cx.now)
                 .await
                 .or_unavailable("source upsert")?;
             let row = reload(db, t, c).await?;
             let source = db
-                .sources(t, c)
+                .sources()
+                .list(t, c)
                 .await
                 .or_unavailable("sources")?
                 .into_iter()
@@ -55,7 +57,8 @@ pub async fn handle(
             let channel = snowflake("channel_id", &channel)?;
             connector(db, t, c).await?;
             let (removed, mappings_removed) = db
-                .delete_source(t, c, channel.as_str(), cx.now)
+                .sources()
+                .delete(t, c, channel.as_str(), cx.now)
                 .await
                 .or_unavailable("source delete")?;
             if !removed {

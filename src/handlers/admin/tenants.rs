@@ -7,21 +7,22 @@ use serde_json::json;
 use worker::Request;
 
 use super::lookup::tenant;
+use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{self, ApiResult, OrUnavailable};
-use crate::store::Db;
 
 pub async fn handle(req: &mut Request, cx: &Cx, db: &Db, route: TenantsRoute) -> ApiResult {
     match route {
         TenantsRoute::List => {
-            let tenants = db.tenants().await.or_unavailable("tenants")?;
+            let tenants = db.tenants().list().await.or_unavailable("tenants")?;
             Ok(http::ok(&cx.cid, 200, json!({ "tenants": tenants })))
         }
         TenantsRoute::Create => {
             let body = http::read_json(req, &cx.cfg).await?;
             let t = parse_new_tenant(&body).map_err(ApiError::invalid_fields)?;
             if !db
-                .insert_tenant(&t.tenant_key, &t.name, cx.now)
+                .tenants()
+                .insert(&t.tenant_key, &t.name, cx.now)
                 .await
                 .or_unavailable("tenant insert")?
             {
@@ -37,7 +38,11 @@ pub async fn handle(req: &mut Request, cx: &Cx, db: &Db, route: TenantsRoute) ->
         }
         TenantsRoute::Get { tenant: t } => {
             let row = tenant(db, &t).await?;
-            let connectors = db.connectors(&t).await.or_unavailable("connectors")?;
+            let connectors = db
+                .connectors()
+                .list(&t)
+                .await
+                .or_unavailable("connectors")?;
             Ok(http::ok(
                 &cx.cid,
                 200,

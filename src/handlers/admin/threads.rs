@@ -4,15 +4,19 @@ use relay_core::routes::ThreadsRoute;
 use serde_json::{json, Value};
 
 use super::lookup::tenant;
+use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{self, ApiResult, OrUnavailable};
-use crate::store::Db;
 
 pub async fn handle(cx: &Cx, db: &Db, t: &str, route: ThreadsRoute) -> ApiResult {
     match route {
         ThreadsRoute::Recent => {
             tenant(db, t).await?;
-            let rows = db.recent_threads(t, 100).await.or_unavailable("threads")?;
+            let rows = db
+                .signals()
+                .recent_threads(t, 100)
+                .await
+                .or_unavailable("threads")?;
             let threads: Vec<Value> = rows
                 .iter()
                 .filter_map(|r| {

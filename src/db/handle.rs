@@ -1,0 +1,64 @@
+//! The D1 binding and the per-aggregate handles over it.
+
+use serde_json::Value;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env, Result};
+
+use super::{connectors, discovery, mappings, signals, sources, tenants};
+
+pub struct Db {
+    pub(super) d1: D1Database,
+}
+
+impl Db {
+    pub fn new(env: &Env) -> Result<Self> {
+        Ok(Db { d1: env.d1("DB")? })
+    }
+
+    pub(super) fn stmt(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
+        self.d1.prepare(sql).bind(args)
+    }
+
+    pub(super) async fn changes(&self, sql: &str, args: &[JsValue]) -> Result<usize> {
+        let res = self.stmt(sql, args)?.run().await?;
+        Ok(res.meta()?.and_then(|m| m.changes).unwrap_or(0))
+    }
+
+    /// Runs statements from any owners as one transaction.
+    pub async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> Result<()> {
+        self.d1.batch(stmts).await?;
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        self.d1
+            .prepare("SELECT 1 AS one")
+            .first::<Value>(None)
+            .await?;
+        Ok(())
+    }
+
+    pub fn tenants(&self) -> tenants::Tenants<'_> {
+        tenants::Tenants { db: self }
+    }
+
+    pub fn connectors(&self) -> connectors::Connectors<'_> {
+        connectors::Connectors { db: self }
+    }
+
+    pub fn sources(&self) -> sources::Sources<'_> {
+        sources::Sources { db: self }
+    }
+
+    pub fn mappings(&self) -> mappings::Mappings<'_> {
+        mappings::Mappings { db: self }
+    }
+
+    pub fn discovery(&self) -> discovery::Discovery<'_> {
+        discovery::Discovery { db: self }
+    }
+
+    pub fn signals(&self) -> signals::Signals<'_> {
+        signals::Signals { db: self }
+    }
+}

@@ -1,0 +1,22 @@
+//! D1 access: the system of record for tenants, connectors, their configuration, discovery
+//! snapshots, and the projection of signals and threads written by tenant objects.
+//!
+//! One module per aggregate, each the only owner of its tables (its SQL is nowhere else):
+//! `tenants`, `connectors`, `sources` (connector_sources), `mappings` (connector_mappings),
+//! `discovery` (discovered_guilds, discovered_channels), `signals` (signals, threads). A change
+//! that spans tables — a source removed with its mappings and a config bump — is one `batch`
+//! (a transaction) composed from each owner's statement builders, so it lands together or not
+//! at all.
+
+pub mod bind;
+pub mod connectors;
+pub mod discovery;
+mod handle;
+pub mod mappings;
+pub mod signals;
+pub mod sources;
+pub mod tenants;
+
+pub use connectors::ConnectorRow;
+pub use handle::Db;
+pub use tenants::TenantRow;
