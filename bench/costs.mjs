@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import WebSocket from 'ws';
 import { startOurs, startReference, killAllSync } from './lib/servers.mjs';
 import { provisionTenant, ingestBatch, feedUrls, mapLimit } from './lib/targets.mjs';
-import { message, batch } from '../harness/client.mjs';
+import { message, batch, snowflake } from '../harness/client.mjs';
 import { groupCpu, diffCpu } from './lib/procstat.mjs';
 
 const argv = process.argv.slice(2);
@@ -36,6 +36,9 @@ if (!['wrangler', 'miniflare'].includes(HARNESS) || !(REQUESTS > 0) || !(SOCKETS
   console.error('usage: node bench/costs.mjs [--harness wrangler|miniflare] [--requests N] [--sockets N] [--rounds N] [--state-dir DIR]');
   process.exit(2);
 }
+
+// One message every tenant here has seen (an id from 2022: past, as every id must be).
+const SEEN_ID = '1000000000000000001';
 
 const measured = (pgid, f) => async () => {
   const c0 = groupCpu(pgid);
@@ -60,19 +63,22 @@ function requests(url, init) {
   };
 }
 
-/** REQUESTS one-message ingests, each a new signal (or all the same one, `duplicate`). */
+/**
+ * REQUESTS one-message ingests, each a new signal (or all the same one, `duplicate`). New ids
+ * encode the present: ingest refuses an id whose creation time lies in the future, and a probe
+ * of refusals would not measure a commit.
+ */
 function ingests(baseUrl, ctx, { duplicate = false } = {}) {
   return async () => {
-    const prefix = 3000000000000000000n + BigInt(Math.floor(Math.random() * 1e9)) * 10000n;
-    await mapLimit(Array.from({ length: REQUESTS }), 8, async (_, k) => {
-      const id = String(duplicate ? 1000000000000000001n : prefix + BigInt(k));
+    await mapLimit(Array.from({ length: REQUESTS }), 8, async () => {
+      const id = duplicate ? SEEN_ID : snowflake();
       const r = await fetch(`${baseUrl}/ingest/message-batch`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ctx.token}`, 'content-type': 'application/json' },
         body: JSON.stringify(batch(ctx, [message(ctx, { discord_message_id: id })])),
       });
-      await r.arrayBuffer();
-      if (r.status !== 200) throw new Error(`ingest: ${r.status}`);
+      const out = await r.json().catch(() => null);
+      if (r.status !== 200 || (!duplicate && out?.accepted !== 1)) throw new Error(`ingest: ${r.status} ${JSON.stringify(out)}`);
     });
     return {};
   };
@@ -141,15 +147,19 @@ try {
   const admin = ours.server.adminToken;
   const ctx = await provisionTenant(ours.baseUrl, admin, 'costs');
   // One signal everybody has seen, then 1,000 missed ones, for the replay storm.
-  const seen = await ingestBatch(ours.baseUrl, ctx, ['1000000000000000001']);
+  const seen = await ingestBatch(ours.baseUrl, ctx, [SEEN_ID]);
+  if (seen.accepted !== 1) throw new Error(`seed ingest: ${seen.error ?? 'not accepted'}`);
   let head = seen.seq;
   for (let i = 0; i < 1000; i += 100) {
-    const ids = Array.from({ length: 100 }, (_, j) => String(2000000000000000000n + BigInt(i + j)));
-    head = (await ingestBatch(ours.baseUrl, ctx, ids)).seq;
+    const ids = Array.from({ length: 100 }, () => snowflake());
+    const r = await ingestBatch(ours.baseUrl, ctx, ids);
+    // Refused messages would shrink the replay the storm waits for, and it would wait forever.
+    if (r.accepted !== ids.length) throw new Error(`replay seed: ${r.accepted}/${ids.length} accepted ${r.error ?? ''}`);
+    head = r.seq;
   }
   // Ingest cases write to a tenant of their own, so the connect cases' cursors stay valid.
   const ingestCtx = await provisionTenant(ours.baseUrl, admin, 'costs-ingest');
-  await ingestBatch(ours.baseUrl, ingestCtx, ['1000000000000000001']);
+  await ingestBatch(ours.baseUrl, ingestCtx, [SEEN_ID]);
   // What the reference publishes: about the size of the frame ours sends for one signal.
   const frame = JSON.stringify({ type: 'signal.created', seq: 1, signal: message(ingestCtx, { discord_message_id: '1' }) });
   const preflight = { method: 'OPTIONS', headers: { origin: 'http://probe.example', 'access-control-request-method': 'POST' } };
