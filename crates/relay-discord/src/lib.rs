@@ -14,6 +14,8 @@
 //!   decode into `twilight-model` types, so ids stay `Id<ChannelMarker>` and friends.
 //! - [`multipart`]: `payload_json` + `files[n]` with a boundary passed in.
 //! - [`oauth`]: the authorize URL, the code exchange, and `users/@me` with a user's token.
+//! - [`client`]: one send end to end (build, acquire, send, observe, classify, decode) for a
+//!   caller that owns both the limiter and a transport.
 //! - [`ratelimit`]: the state machine fed `now_ms` and response headers: buckets, the global
 //!   limit, 429 handling, the invalid-request budget, bans and the 401 stop. It is
 //!   serialisable and bounded, made to be owned by a Durable Object.
@@ -42,6 +44,7 @@
 //! Clocks are always arguments (`now_ms`), randomness too (`jitter`, the boundary), so every
 //! rule is unit-tested natively.
 
+pub mod client;
 pub mod error;
 pub mod multipart;
 pub mod oauth;

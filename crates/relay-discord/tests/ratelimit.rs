@@ -171,6 +171,30 @@ fn a_request_without_answer_in_a_known_bucket_keeps_its_slot_until_the_window_en
 }
 
 #[test]
+fn errors_without_rate_limit_headers_hold_no_slot_so_a_5xx_burst_ends_cleanly() {
+    let mut rl = RateLimiter::default();
+    let key = webhook(4);
+    let p = go(&mut rl, &key, 0);
+    rl.observe(&p, &ok("wh", 5, 4, "2"), 10);
+    // Twenty 502s from the edge in a row: each frees its slot again.
+    for t in 0..20 {
+        let p = go(&mut rl, &key, 100 + t);
+        rl.observe(
+            &p,
+            &response(502, &[("content-type", "text/html")], "<html>502</html>"),
+            100 + t,
+        );
+    }
+    let s = rl.status(200);
+    assert_eq!((s.in_flight, s.ban_strikes, s.invalid_requests), (0, 0, 0));
+    // The burst is over: the four slots Discord still offers are there.
+    for t in 0..4 {
+        go(&mut rl, &key, 200 + t);
+    }
+    assert_eq!(not_before(&mut rl, &key, 204), (2_010, WaitReason::Bucket));
+}
+
+#[test]
 fn routes_sharing_a_bucket_id_share_its_state_per_resource() {
     let mut rl = RateLimiter::default();
     let post = messages(1);

@@ -23,6 +23,8 @@ enum Fate {
     AnswerLost,
     /// Never reaches Discord; the caller never reports anything.
     Vanishes,
+    /// Refused in front of Discord's limiter (a 502 from the edge): not counted, no headers.
+    EdgeError,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,7 @@ fn op(routes: usize) -> impl Strategy<Value = Op> {
             8 => Just(Fate::Answered),
             1 => Just(Fate::AnswerLost),
             1 => Just(Fate::Vanishes),
+            1 => Just(Fate::EdgeError),
         ])
             .prop_map(|(route, to_discord_ms, to_us_ms, fate)| Op::Acquire {
                 route,
@@ -203,8 +206,23 @@ impl Sim {
                         self.fates.push((fate.clone(), *to_discord_ms, *to_us_ms));
                         // A request can only reach Discord before the caller aborts it.
                         let arrive = self.now + to_discord_ms.min(&(TIMEOUT_MS - 1));
-                        if !matches!(fate, Fate::Vanishes) {
-                            self.schedule(arrive, Event::Arrive(i));
+                        match fate {
+                            Fate::Vanishes => {}
+                            Fate::EdgeError => {
+                                let back = arrive + to_us_ms;
+                                let deadline = self.permits[i].deadline_ms;
+                                if back < deadline {
+                                    let meta = ResponseMeta::from_response(&Response {
+                                        status: 502,
+                                        headers: vec![],
+                                        body: b"<html>502 Bad Gateway</html>".to_vec(),
+                                    });
+                                    self.schedule(back, Event::Answer(i, meta));
+                                } else {
+                                    self.schedule(deadline, Event::NoAnswer(i));
+                                }
+                            }
+                            _ => self.schedule(arrive, Event::Arrive(i)),
                         }
                     }
                     Acquire::NotBefore { at_ms, .. } => {

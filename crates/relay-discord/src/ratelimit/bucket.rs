@@ -25,7 +25,9 @@
 //! latest by its deadline. A ghost is dropped once an answer arrives for a request granted
 //! after it died (which therefore landed in the ghost's window or a later one, and whose
 //! answer moved `end_ms` past it), or after `ghost_ttl_ms`, which must exceed the longest
-//! bucket window.
+//! bucket window. An answer without any rate-limit header frees its slot instead: Discord's
+//! limiter puts its headers on what it counts, so such an answer (a 502 from the edge) came
+//! from in front of it.
 
 use serde::{Deserialize, Serialize};
 
@@ -178,6 +180,14 @@ impl Bucket {
     pub(crate) fn take_flight(&mut self, id: u64) -> Option<Flight> {
         let i = self.in_flight.iter().position(|f| f.id == id)?;
         Some(self.in_flight.remove(i))
+    }
+
+    /// The request is known not to have counted: its slot is free again. `used` counted it
+    /// once, whichever way it was last raised, so one less is still an upper bound.
+    pub(crate) fn release(&mut self, id: u64) {
+        if self.take_flight(id).is_some() {
+            self.used = self.used.saturating_sub(1);
+        }
     }
 
     /// The request got no answer we can learn from: it may have counted, window unknown.

@@ -464,14 +464,24 @@ impl RateLimiter {
                     {
                         self.buckets.remove(&provisional);
                     }
-                } else {
-                    // It reached Discord, but we cannot tell which window it counted in.
+                } else if status == 429 {
+                    // Refused by a limit, but not this bucket's headers: it may have counted.
                     self.ghost(permit, now);
-                    if status == 429 && !(global_429 && is_bot) {
+                    if !(global_429 && is_bot) {
                         if let Some(b) = self.current_bucket(&permit.key.route) {
                             b.retry_after(now.saturating_add(retry_ms));
                         }
                     }
+                } else if !meta.has_any_rate_limit_header() {
+                    // Discord's rate limiter puts its headers on what it counts: an error without
+                    // them (a 502 from the edge, a 404 of an unlimited route) used no slot.
+                    // Holding the slot would stall a bucket through a burst of such errors.
+                    if let Some(b) = self.flight_bucket(permit) {
+                        b.release(permit.id);
+                    }
+                } else {
+                    // Partial headers: it reached the limiter, window unknown.
+                    self.ghost(permit, now);
                 }
             }
         }
