@@ -331,3 +331,82 @@ proptest! {
         }
     }
 }
+
+fn any_header() -> impl Strategy<Value = (String, String)> {
+    (
+        prop::sample::select(vec![
+            "X-RateLimit-Bucket",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset-After",
+            "X-RateLimit-Scope",
+            "X-RateLimit-Global",
+            "Retry-After",
+            "Content-Type",
+        ]),
+        prop_oneof![
+            "[0-9]{0,12}(\\.[0-9]{0,6})?",
+            "-?[0-9]{1,25}",
+            "(user|global|shared|true|false|text/html|application/json)",
+            ".{0,40}",
+        ],
+    )
+        .prop_map(|(k, v)| (k.to_string(), v))
+}
+
+proptest! {
+    /// Whatever the clock says and whatever comes back, the limiter answers without
+    /// panicking, and a wait always ends after now.
+    #[test]
+    fn no_input_makes_the_limiter_panic(
+        steps in prop::collection::vec(
+            (
+                prop_oneof![any::<i64>(), 0i64..10_000_000],
+                100u16..600,
+                prop::collection::vec(any_header(), 0..6),
+                prop_oneof![
+                    Just(String::new()),
+                    Just("<html>blocked</html>".to_string()),
+                    Just(r#"{"code":0,"message":"blocked"}"#.to_string()),
+                    Just(r#"{"retry_after":1e308,"global":true}"#.to_string()),
+                    ".{0,30}",
+                ],
+                0usize..3,
+                any::<bool>(),
+            ),
+            1..60,
+        ),
+    ) {
+        let mut rl = RateLimiter::default();
+        let mut permits: Vec<Permit> = Vec::new();
+        for (now, status, headers, body, route, lost) in steps {
+            let key = RateKey {
+                route: RouteKey::new(Method::Post, "/channels/{channel_id}/messages", &Resource::Channel(route as u64)),
+                auth: if route == 2 { AuthKind::None } else { AuthKind::Bot },
+                counts_against_global: route != 2,
+            };
+            match rl.acquire(&key, now) {
+                Acquire::Go(p) => permits.push(p),
+                Acquire::NotBefore { at_ms, .. } => prop_assert!(at_ms > now || now == i64::MAX),
+                Acquire::Stopped => {}
+            }
+            if let Some(p) = permits.pop() {
+                let feedback = if lost {
+                    Feedback::NoResponse
+                } else {
+                    Feedback::Response(ResponseMeta::from_response(&Response {
+                        status,
+                        headers: headers.clone(),
+                        body: body.into_bytes(),
+                    }))
+                };
+                rl.observe(&p, &feedback, now);
+            }
+            let _ = rl.status(now);
+            rl.prune(now);
+            let json = serde_json::to_string(&rl).expect("serialisable");
+            let back: RateLimiter = serde_json::from_str(&json).expect("deserialisable");
+            prop_assert_eq!(&back, &rl);
+        }
+    }
+}

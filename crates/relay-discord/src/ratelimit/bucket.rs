@@ -101,7 +101,8 @@ impl Bucket {
         for died in expired {
             self.push_ghost(died);
         }
-        self.ghosts.retain(|d| d + cfg.ghost_ttl_ms > now);
+        self.ghosts
+            .retain(|d| d.saturating_add(cfg.ghost_ttl_ms) > now);
         if self.end_ms.is_some_and(|e| now >= e) {
             if let Some(seen) = self.observed_grant_ms {
                 self.ghosts.retain(|d| *d > seen);
@@ -115,7 +116,7 @@ impl Bucket {
             && self.limit.is_some_and(|l| self.used >= l)
         {
             self.end_ms = Some(match self.ghosts.iter().max() {
-                Some(d) => d + cfg.ghost_ttl_ms,
+                Some(d) => d.saturating_add(cfg.ghost_ttl_ms),
                 None => now,
             });
             if self.ghosts.is_empty() {
@@ -155,13 +156,19 @@ impl Bucket {
                 .iter()
                 .map(|f| f.deadline_ms)
                 .min()
-                .map(|d| d.min(now + cfg.poll_ms));
-            let ghosts_gone = self.ghosts.iter().min().map(|d| d + cfg.ghost_ttl_ms);
+                .map(|d| d.min(now.saturating_add(cfg.poll_ms)));
+            let ghosts_gone = self
+                .ghosts
+                .iter()
+                .min()
+                .map(|d| d.saturating_add(cfg.ghost_ttl_ms));
             let at = match (self.limit, self.end_ms) {
                 (Some(_), Some(end)) => end,
-                _ => answer_due.or(ghosts_gone).unwrap_or(now + cfg.poll_ms),
+                _ => answer_due
+                    .or(ghosts_gone)
+                    .unwrap_or(now.saturating_add(cfg.poll_ms)),
             };
-            return Err((at.max(now + 1), reason));
+            return Err((at.max(now.saturating_add(1)), reason));
         }
         let flight = Flight {
             id,

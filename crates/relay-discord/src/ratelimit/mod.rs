@@ -309,7 +309,10 @@ impl RateLimiter {
         }
 
         if !self.routes.contains_key(&key.route) && !self.make_room_for_route(now) {
-            return wait(now + self.config.poll_ms, WaitReason::Capacity);
+            return wait(
+                now.saturating_add(self.config.poll_ms),
+                WaitReason::Capacity,
+            );
         }
         let state = match self.routes.get_mut(&key.route) {
             Some(entry) => {
@@ -337,12 +340,18 @@ impl RateLimiter {
                 };
                 if !self.buckets.contains_key(&name) {
                     if !self.make_room_for_bucket(now) {
-                        return wait(now + self.config.poll_ms, WaitReason::Capacity);
+                        return wait(
+                            now.saturating_add(self.config.poll_ms),
+                            WaitReason::Capacity,
+                        );
                     }
                     self.buckets.insert(name.clone(), Bucket::new(now));
                 }
                 let Some(bucket) = self.buckets.get_mut(&name) else {
-                    return wait(now + self.config.poll_ms, WaitReason::Capacity);
+                    return wait(
+                        now.saturating_add(self.config.poll_ms),
+                        WaitReason::Capacity,
+                    );
                 };
                 match bucket.try_acquire(now, id, &self.config) {
                     Ok(flight) => (name, Some(flight)),
@@ -355,7 +364,10 @@ impl RateLimiter {
             self.global
                 .record(now, self.config.global_limit, self.config.global_window_ms);
         }
-        let deadline_ms = granted.map_or(now + self.config.in_flight_timeout_ms, |f| f.deadline_ms);
+        let deadline_ms = granted
+            .map_or(now.saturating_add(self.config.in_flight_timeout_ms), |f| {
+                f.deadline_ms
+            });
         Acquire::Go(Permit {
             id,
             key: key.clone(),

@@ -13,7 +13,11 @@ pub(crate) struct SlidingLog {
 
 impl SlidingLog {
     fn trim(&mut self, now: i64, window_ms: i64) {
-        while self.times.front().is_some_and(|t| *t + window_ms <= now) {
+        while self
+            .times
+            .front()
+            .is_some_and(|t| t.saturating_add(window_ms) <= now)
+        {
             self.times.pop_front();
         }
     }
@@ -26,7 +30,7 @@ impl SlidingLog {
         }
         let excess = self.times.len() - (limit as usize).min(self.times.len());
         // The event whose expiry brings the count below the limit.
-        self.times.get(excess).map(|t| t + window_ms)
+        self.times.get(excess).map(|t| t.saturating_add(window_ms))
     }
 
     pub(crate) fn record(&mut self, now: i64, limit: u32, window_ms: i64) {
@@ -62,7 +66,7 @@ impl SlottedCounter {
         while self
             .slots
             .front()
-            .is_some_and(|(start, _)| start + slot + window_ms <= now)
+            .is_some_and(|(start, _)| start.saturating_add(slot + window_ms) <= now)
         {
             self.slots.pop_front();
         }
@@ -71,7 +75,7 @@ impl SlottedCounter {
     pub(crate) fn record(&mut self, now: i64, window_ms: i64) {
         self.trim(now, window_ms);
         let slot = Self::slot_ms(window_ms);
-        let start = now - now.rem_euclid(slot);
+        let start = now.saturating_sub(now.rem_euclid(slot));
         match self.slots.back_mut() {
             Some((s, n)) if *s == start => *n = n.saturating_add(1),
             _ => self.slots.push_back((start, 1)),
@@ -98,10 +102,10 @@ impl SlottedCounter {
         for (start, n) in &self.slots {
             count = count.saturating_sub(*n);
             if count < budget {
-                return Some(start + slot + window_ms);
+                return Some(start.saturating_add(slot + window_ms));
             }
         }
-        Some(now + window_ms)
+        Some(now.saturating_add(window_ms))
     }
 }
 
