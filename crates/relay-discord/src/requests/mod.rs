@@ -19,7 +19,8 @@ pub use guild::{
 };
 pub use user::{GetCurrentUser, GetCurrentUserGuilds, GetUser};
 pub use webhook::{
-    CreateWebhook, DeleteWebhookMessage, ExecuteWebhook, ListChannelWebhooks, UpdateWebhookMessage,
+    no_mentions, CreateWebhook, DeleteWebhookMessage, ExecuteWebhook, ListChannelWebhooks,
+    UpdateWebhookMessage,
 };
 
 use serde::de::DeserializeOwned;
