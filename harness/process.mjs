@@ -89,12 +89,20 @@ export async function waitHealthy(url, proc, logs, timeoutMs) {
   throw new Error(`${url} did not become healthy\n${tail(logs)}`);
 }
 
+/** The ready-line convention: a JSON object carrying `url` (an origin) or `port` (on 127.0.0.1). */
+export function jsonReady(line) {
+  let ready;
+  try { ready = JSON.parse(line); } catch { return null; }
+  if (typeof ready?.url === 'string') return { url: ready.url };
+  if (Number.isInteger(ready?.port)) return { url: `http://127.0.0.1:${ready.port}` };
+  return null;
+}
+
 /**
- * Waits for the child's ready line: a JSON object on stdout carrying `url` (an origin) or `port`
- * (on 127.0.0.1), the one convention every server the harness starts follows. Resolves to the
- * URL.
+ * Waits for the child's ready line on stdout: the first complete line for which `parse(line)`
+ * returns an object (`{ url, ...whatever else the line announces }`); resolves to it.
  */
-export function readyUrl(proc, logs, what, timeoutMs) {
+export function readyLine(proc, logs, what, timeoutMs, parse = jsonReady) {
   return new Promise((res, rej) => {
     let buf = '';
     const done = () => {
@@ -104,11 +112,11 @@ export function readyUrl(proc, logs, what, timeoutMs) {
     };
     const onData = (c) => {
       buf += c;
-      for (const line of buf.split('\n').slice(0, -1)) {
-        let ready;
-        try { ready = JSON.parse(line); } catch { continue; }
-        if (typeof ready?.url === 'string') { done(); res(ready.url); return; }
-        if (Number.isInteger(ready?.port)) { done(); res(`http://127.0.0.1:${ready.port}`); return; }
+      const lines = buf.split('\n');
+      buf = lines.pop();
+      for (const line of lines) {
+        const ready = parse(line.trim());
+        if (ready) { done(); res(ready); return; }
       }
     };
     const onExit = (code) => { done(); rej(new Error(`${what} exited (${code})\n${tail(logs)}`)); };

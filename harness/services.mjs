@@ -10,15 +10,19 @@
 // worker `[vars]` that point the worker at it (e.g. `{ DISCORD_API_BASE: running.url }`). An
 // in-process fake (a node:http server in the test process) writes `start` itself; a fake that
 // is a program (a Rust binary built in the workspace, a Node script) is `processService(...)`:
-// a child in its own process group that prints one ready line, `{"port":N}` or `{"url":"…"}`,
-// and exits on SIGTERM or when its stdin closes. Adding a fake is one `defineService` call in
-// the "Registry" section below, e.g.
+// a child in its own process group, stopped with SIGTERM to the group, that announces itself
+// with a ready line on stdout (by default `{"port":N}` or `{"url":"…"}`; `ready` parses any
+// other). Adding a fake is one `defineService` call in the "Registry" section below, e.g.
 //
 //   defineService('fake-discord', processService({
 //     command: () => [join(ROOT, 'target/debug/fake-discord'), ['--port', '0']],
-//     vars: ({ url }) => ({ DISCORD_API_BASE: url }),
+//     ready: (line) => {
+//       const m = /^fake-discord seed (\{.*\})$/.exec(line);
+//       return m && { url: JSON.parse(m[1]).base_url, seed: JSON.parse(m[1]) };
+//     },
+//     vars: ({ seed }) => ({ DISCORD_API_BASE: seed.api_base }),
 //   }));
-import { readyUrl, spawnGroup, stopGroup, waitHealthy } from './process.mjs';
+import { jsonReady, readyLine, spawnGroup, stopGroup, waitHealthy } from './process.mjs';
 import { startServer } from './worker.mjs';
 
 const registry = new Map();
@@ -42,24 +46,26 @@ function lookup(name) {
 
 /**
  * A service that is a program. `command()` returns `[cmd, args]` (run from the repository root);
- * `health`, if given, is a path polled for a 200 after the ready line. The running service
- * carries `proc` and `pgid()` (for /proc CPU sampling) and `logs` (the tail of its output).
+ * `ready(line)` recognises its ready line and returns `{ url, ...extra }` (default: the JSON
+ * convention, `{"port":N}` or `{"url":"…"}`), `extra` landing on the running service; `health`,
+ * if given, is a path polled for a 200 after it. The running service also carries `proc`,
+ * `pgid()` (for /proc CPU sampling) and `logs` (the tail of its output).
  */
-export function processService({ command, vars = () => ({}), health = null, startTimeoutMs = 30_000, graceMs = 3000 }) {
+export function processService({ command, vars = () => ({}), ready = jsonReady, health = null, startTimeoutMs = 30_000, graceMs = 3000 }) {
   return {
     vars,
     async start({ name = 'service' } = {}) {
       const [cmd, args] = command();
       const { proc, logs } = spawnGroup(cmd, args, { stdin: 'pipe' });
-      let url;
+      let announced;
       try {
-        url = await readyUrl(proc, logs, name, startTimeoutMs);
-        if (health) await waitHealthy(`${url}${health}`, proc, logs, 10_000);
+        announced = await readyLine(proc, logs, name, startTimeoutMs, ready);
+        if (health) await waitHealthy(`${announced.url}${health}`, proc, logs, 10_000);
       } catch (e) {
         await stopGroup(proc);
         throw e;
       }
-      return { url, proc, logs, pgid: () => proc.pid, stop: () => stopGroup(proc, graceMs) };
+      return { ...announced, proc, logs, pgid: () => proc.pid, stop: () => stopGroup(proc, graceMs) };
     },
   };
 }

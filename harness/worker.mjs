@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { ROOT, childEnv, freePort, readyUrl, spawnGroup, stopGroup, waitHealthy } from './process.mjs';
+import { ROOT, childEnv, freePort, readyLine, spawnGroup, stopGroup, waitHealthy } from './process.mjs';
 
 const WRANGLER = join(ROOT, 'node_modules/.bin/wrangler');
 const MINIFLARE_HOST = join(ROOT, 'harness/miniflare-host.mjs');
@@ -88,7 +88,7 @@ export async function runWorker({ runtime = 'wrangler', config, persistDir, vars
   const { proc } = spawnGroup(cmd, args, { stdin: runtime === 'miniflare' ? 'pipe' : 'ignore', logs, keepChunks });
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
-    if (runtime === 'miniflare') await readyUrl(proc, logs, `${what} (miniflare)`, 90_000);
+    if (runtime === 'miniflare') await readyLine(proc, logs, `${what} (miniflare)`, 90_000);
     await waitHealthy(`${baseUrl}/health`, proc, logs, runtime === 'miniflare' ? 30_000 : 90_000);
   } catch (e) {
     await stopGroup(proc);

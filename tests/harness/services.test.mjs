@@ -65,6 +65,35 @@ test('a process service is up once its ready line names the port, and gone after
   assert.ok(await refused(running.url), 'nothing listens after stop');
 });
 
+test('a program with its own ready line gets a parser, and what it announces lands on the service', async () => {
+  // Two lines, as crates/fake-discord prints them: a sentence, then a JSON seed after a prefix.
+  const script = `
+    const srv = require('node:http').createServer((q, s) => s.end('ok'));
+    srv.listen(0, '127.0.0.1', () => {
+      const base = 'http://127.0.0.1:' + srv.address().port;
+      console.log('fake listening on ' + base);
+      console.log('fake seed ' + JSON.stringify({ base_url: base, api_base: base + '/api/v10', bot_token: 'tok' }));
+    });`;
+  const svc = processService({
+    command: () => [process.execPath, ['-e', script]],
+    ready: (line) => {
+      const m = /^fake seed (\{.*\})$/.exec(line);
+      return m && { url: JSON.parse(m[1]).base_url, seed: JSON.parse(m[1]) };
+    },
+    vars: ({ seed }) => ({ FAKE_API_BASE: seed.api_base }),
+  });
+  const running = await startService({ name: 'seeded', ...svc });
+  try {
+    assert.equal(running.seed.bot_token, 'tok');
+    assert.deepEqual(running.vars, { FAKE_API_BASE: `${running.url}/api/v10` });
+    assert.equal(await (await fetch(running.url)).text(), 'ok');
+  } finally {
+    // No stdin watching in this one: SIGTERM to the group alone must stop it.
+    await running.stop();
+  }
+  assert.ok(await refused(running.url), 'nothing listens after stop');
+});
+
 test('a process that exits before its ready line fails with its output', async () => {
   const svc = processService({ command: () => [process.execPath, ['-e', 'console.error("no config"); process.exit(3)']] });
   await assert.rejects(startService({ name: 'broken', ...svc }), /broken exited \(3\)\n[^]*no config/);
