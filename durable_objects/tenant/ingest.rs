@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use relay_core::convergence::{classify, MessageState};
 use relay_core::frames::{signal_frame, thread_frame};
-use relay_core::ids::Snowflake;
+use relay_core::ids::MessageId;
 use relay_core::protocol::{MessageEvent, ThreadEvent};
 use relay_core::thread::{frame_delta, frame_type, ThreadState};
 use serde::Deserialize;
@@ -106,7 +106,7 @@ fn apply_message(
     if !first_receipt(sh, connector, &ev.idempotency_key, &fp, now)? {
         return Ok(false);
     }
-    let mid: &Snowflake = &ev.discord_message_id;
+    let mid: &MessageId = &ev.discord_message_id;
     let rows: Vec<StateRow> = sh
         .sql
         .exec(

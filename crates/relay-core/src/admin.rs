@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::ids::{check_slug, Snowflake};
+use crate::ids::{check_slug, ChannelId, GuildId};
 use crate::validate::{FieldError, Obj, Problems};
 
 fn slug(o: &mut Obj<'_, '_>, key: &str) -> Option<String> {
@@ -134,7 +134,7 @@ impl ThreadMode {
 /// from (`is_source`) and/or mirror into (`is_target`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceUpsert {
-    pub guild_id: Snowflake,
+    pub guild_id: GuildId,
     pub is_source: bool,
     pub is_target: bool,
     pub thread_mode: ThreadMode,
@@ -189,7 +189,7 @@ pub fn parse_mapping_upsert(body: &Value) -> Result<MappingUpsert, Vec<FieldErro
 }
 
 /// `{"guild_id": "…"}` asks for one guild's channels; `{}` or `{"guild_id": null}` for all guilds.
-pub fn parse_discovery_request(body: &Value) -> Result<Option<Snowflake>, Vec<FieldError>> {
+pub fn parse_discovery_request(body: &Value) -> Result<Option<GuildId>, Vec<FieldError>> {
     let mut p = Problems::new();
     let parsed = Obj::new(body, "", &mut p).map(|mut o| o.optional_snowflake("guild_id"));
     finish(p, parsed)
@@ -198,7 +198,7 @@ pub fn parse_discovery_request(body: &Value) -> Result<Option<Snowflake>, Vec<Fi
 #[derive(Debug, Clone, PartialEq)]
 pub struct TicketRequest {
     pub tenant_key: String,
-    pub channels: Option<Vec<Snowflake>>,
+    pub channels: Option<Vec<ChannelId>>,
     pub ttl_seconds: Option<i64>,
 }
 

@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::Snowflake;
+use crate::ids::{ChannelId, GuildId, MessageId, RoleId, UserId};
 use crate::protocol::{Attachment, Embed, MessageEvent, MessageEventType};
 use crate::time::Timestamp;
 
@@ -58,9 +58,9 @@ pub struct Versioned<T> {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Location {
-    pub guild_id: Snowflake,
-    pub channel_id: Snowflake,
-    pub thread_id: Option<Snowflake>,
+    pub guild_id: GuildId,
+    pub channel_id: ChannelId,
+    pub thread_id: Option<ChannelId>,
     pub created_at: Timestamp,
 }
 
@@ -73,7 +73,7 @@ pub struct Content {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Author {
-    pub id: Option<Snowflake>,
+    pub id: Option<UserId>,
     pub username: Option<String>,
     pub global_name: Option<String>,
 }
@@ -91,9 +91,9 @@ pub struct MessageState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embeds: Option<Versioned<Vec<Embed>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mentioned_role_ids: Option<Versioned<Vec<Snowflake>>>,
+    pub mentioned_role_ids: Option<Versioned<Vec<RoleId>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mentioned_user_ids: Option<Versioned<Vec<Snowflake>>>,
+    pub mentioned_user_ids: Option<Versioned<Vec<UserId>>>,
     #[serde(default)]
     pub deleted: bool,
     /// The earliest deletion time any delete event reported.
@@ -277,7 +277,7 @@ impl MessageState {
 
     /// The signal as subscribers see it. `None` until a content version has arrived (a lone
     /// delete is a tombstone, not a signal).
-    pub fn view(&self, connector_id: &str, message_id: &Snowflake) -> Option<SignalView> {
+    pub fn view(&self, connector_id: &str, message_id: &MessageId) -> Option<SignalView> {
         let content = self.content.as_ref()?;
         let loc = self.location.as_ref()?;
         let author = self
@@ -321,7 +321,7 @@ impl MessageState {
         })
     }
 
-    pub fn channel_id(&self) -> Option<&Snowflake> {
+    pub fn channel_id(&self) -> Option<&ChannelId> {
         self.location.as_ref().map(|l| &l.value.channel_id)
     }
 
@@ -334,10 +334,10 @@ impl MessageState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignalView {
     pub connector_id: String,
-    pub discord_message_id: Snowflake,
-    pub guild_id: Snowflake,
-    pub channel_id: Snowflake,
-    pub thread_id: Option<Snowflake>,
+    pub discord_message_id: MessageId,
+    pub guild_id: GuildId,
+    pub channel_id: ChannelId,
+    pub thread_id: Option<ChannelId>,
     /// The raw Discord content (mention syntax intact).
     pub content: String,
     /// Mentions resolved to names, for display.
@@ -345,8 +345,8 @@ pub struct SignalView {
     pub attachments: Vec<Attachment>,
     pub embeds: Vec<Embed>,
     pub author: Author,
-    pub mentioned_role_ids: Vec<Snowflake>,
-    pub mentioned_user_ids: Vec<Snowflake>,
+    pub mentioned_role_ids: Vec<RoleId>,
+    pub mentioned_user_ids: Vec<UserId>,
     pub created_at: Timestamp,
     pub edited_at: Option<Timestamp>,
     pub deleted: bool,
@@ -379,7 +379,7 @@ pub fn classify(
     before: &MessageState,
     after: &MessageState,
     connector_id: &str,
-    message_id: &Snowflake,
+    message_id: &MessageId,
 ) -> Change {
     match (before.is_visible(), after.is_visible()) {
         (false, true) => Change::Created,
@@ -508,8 +508,8 @@ mod tests {
         s
     }
 
-    fn mid() -> Snowflake {
-        Snowflake::parse(MID).unwrap()
+    fn mid() -> MessageId {
+        MessageId::parse(MID).unwrap()
     }
 
     #[test]

@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 
 use crate::encoding::hex;
 use crate::error::ApiError;
-use crate::ids::{check_slug, Snowflake};
+use crate::ids::{
+    check_slug, AttachmentId, ChannelId, GuildId, MessageId, RoleId, Snowflake, UserId,
+};
 use crate::rejection::{IngestRoute, RejectedItem};
 use crate::time::Timestamp;
 use crate::validate::{index, FieldError, Obj, Problems};
@@ -72,7 +74,7 @@ impl MessageEventType {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
-    pub discord_attachment_id: Snowflake,
+    pub discord_attachment_id: AttachmentId,
     pub filename: String,
     pub source_url: String,
     pub size: u64,
@@ -102,11 +104,12 @@ pub struct Embed {
 pub struct MessageEvent {
     pub idempotency_key: String,
     pub event_type: MessageEventType,
-    pub discord_message_id: Snowflake,
-    pub discord_guild_id: Snowflake,
-    pub discord_channel_id: Snowflake,
-    pub discord_thread_id: Option<Snowflake>,
-    pub discord_author_id: Option<Snowflake>,
+    pub discord_message_id: MessageId,
+    pub discord_guild_id: GuildId,
+    pub discord_channel_id: ChannelId,
+    /// A thread is a channel on Discord.
+    pub discord_thread_id: Option<ChannelId>,
+    pub discord_author_id: Option<UserId>,
     pub author_username: Option<String>,
     pub author_global_name: Option<String>,
     /// `None` only for delete events, which need not carry content.
@@ -117,8 +120,8 @@ pub struct MessageEvent {
     pub deleted_at: Option<Timestamp>,
     pub attachments: Option<Vec<Attachment>>,
     pub embeds: Option<Vec<Embed>>,
-    pub mentioned_role_ids: Option<Vec<Snowflake>>,
-    pub mentioned_user_ids: Option<Vec<Snowflake>>,
+    pub mentioned_role_ids: Option<Vec<RoleId>>,
+    pub mentioned_user_ids: Option<Vec<UserId>>,
 }
 
 impl MessageEvent {
@@ -459,9 +462,9 @@ pub enum ThreadEventType {
 /// three ids) occur and must be accepted; absent fields leave stored values alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThreadPatch {
-    pub discord_thread_id: Option<Snowflake>,
-    pub parent_channel_id: Option<Snowflake>,
-    pub guild_id: Option<Snowflake>,
+    pub discord_thread_id: Option<ChannelId>,
+    pub parent_channel_id: Option<ChannelId>,
+    pub guild_id: Option<GuildId>,
     pub name: Option<String>,
     pub archived: Option<bool>,
     pub locked: Option<bool>,
@@ -470,18 +473,18 @@ pub struct ThreadPatch {
     pub message_count: Option<i64>,
     pub member_count: Option<i64>,
     pub rate_limit_per_user: Option<i64>,
-    pub owner_id: Option<Snowflake>,
+    pub owner_id: Option<UserId>,
     pub owner_username: Option<String>,
     pub owner_global_name: Option<String>,
-    pub last_message_id: Option<Snowflake>,
+    pub last_message_id: Option<MessageId>,
     pub last_message_at: Option<Timestamp>,
     pub created_timestamp: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MemberDelta {
-    pub added: Vec<Snowflake>,
-    pub removed: Vec<Snowflake>,
+    pub added: Vec<UserId>,
+    pub removed: Vec<UserId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -493,7 +496,7 @@ pub struct ThreadEvent {
 }
 
 impl ThreadEvent {
-    pub fn thread_id(&self) -> &Snowflake {
+    pub fn thread_id(&self) -> &ChannelId {
         // Validation guarantees presence.
         self.thread
             .discord_thread_id
@@ -616,7 +619,7 @@ fn member_ids(
     list: &str,
     key: &str,
     rejected: &mut Vec<RejectedItem>,
-) -> Vec<Snowflake> {
+) -> Vec<UserId> {
     let mut out = Vec::new();
     for (i, item) in items.into_iter().flatten().enumerate() {
         let problem = match item {
@@ -649,18 +652,18 @@ fn member_ids(
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiscoveredGuild {
-    pub discord_guild_id: Snowflake,
+    pub discord_guild_id: GuildId,
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiscoveredChannel {
-    pub discord_channel_id: Snowflake,
-    pub guild_id: Snowflake,
+    pub discord_channel_id: ChannelId,
+    pub guild_id: GuildId,
     pub name: String,
     #[serde(rename = "type")]
     pub kind: Option<i64>,
-    pub parent_id: Option<Snowflake>,
+    pub parent_id: Option<ChannelId>,
     pub position: Option<i64>,
 }
 

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-use crate::ids::Snowflake;
+use crate::ids::UserId;
 use crate::protocol::{MemberDelta, ThreadEvent, ThreadEventType, ThreadPatch};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -14,7 +14,7 @@ pub struct ThreadState {
     #[serde(default)]
     pub deleted: bool,
     #[serde(default)]
-    pub members: BTreeSet<Snowflake>,
+    pub members: BTreeSet<UserId>,
 }
 
 macro_rules! overwrite {
@@ -91,7 +91,7 @@ pub struct ThreadView<'a> {
     #[serde(flatten)]
     pub fields: &'a ThreadPatch,
     pub deleted: bool,
-    pub member_ids: &'a BTreeSet<Snowflake>,
+    pub member_ids: &'a BTreeSet<UserId>,
 }
 
 pub fn frame_type(event_type: ThreadEventType) -> &'static str {
@@ -120,7 +120,9 @@ mod tests {
         added: &[&str],
         removed: &[&str],
     ) -> ThreadEvent {
-        let sf = |s: &str| Snowflake::parse(s).unwrap();
+        fn sf<M>(s: &str) -> crate::ids::Snowflake<M> {
+            crate::ids::Snowflake::parse(s).unwrap()
+        }
         ThreadEvent {
             idempotency_key: "k".into(),
             event_type: ty,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::encoding::{base64url, unbase64url};
 use crate::hmac::{constant_time_eq, hmac_sha256};
-use crate::ids::Snowflake;
+use crate::ids::ChannelId;
 
 pub const TICKET_VERSION: u8 = 1;
 pub const DEFAULT_TICKET_TTL_MS: i64 = 60_000;
@@ -20,7 +20,7 @@ pub struct TicketClaims {
     pub t: String,
     /// Channel scope; `None` means every channel of the tenant.
     #[serde(default)]
-    pub c: Option<Vec<Snowflake>>,
+    pub c: Option<Vec<ChannelId>>,
     /// Expiry, Unix milliseconds.
     pub e: i64,
     /// Nonce (hex), so two tickets issued in the same millisecond differ.
@@ -79,7 +79,7 @@ mod tests {
         TicketClaims {
             v: 1,
             t: "demo".into(),
-            c: Some(vec![Snowflake::parse("123").unwrap()]),
+            c: Some(vec![ChannelId::parse("123").unwrap()]),
             e: exp,
             n: "ab12".into(),
             s: Some("admin".into()),

@@ -195,7 +195,7 @@ impl<'a, 'p> Obj<'a, 'p> {
         }
     }
 
-    pub fn required_snowflake(&mut self, key: &str) -> Option<Snowflake> {
+    pub fn required_snowflake<M>(&mut self, key: &str) -> Option<Snowflake<M>> {
         match self.get(key) {
             None => {
                 self.problem(key, "is required");
@@ -205,12 +205,12 @@ impl<'a, 'p> Obj<'a, 'p> {
         }
     }
 
-    pub fn optional_snowflake(&mut self, key: &str) -> Option<Snowflake> {
+    pub fn optional_snowflake<M>(&mut self, key: &str) -> Option<Snowflake<M>> {
         let v = self.get(key)?;
         self.check_snowflake(key, v)
     }
 
-    fn check_snowflake(&mut self, key: &str, v: &Value) -> Option<Snowflake> {
+    fn check_snowflake<M>(&mut self, key: &str, v: &Value) -> Option<Snowflake<M>> {
         match v {
             Value::String(s) => match Snowflake::parse(s) {
                 Ok(id) => Some(id),
@@ -340,7 +340,11 @@ impl<'a, 'p> Obj<'a, 'p> {
     }
 
     /// An optional array of snowflake strings.
-    pub fn optional_snowflakes(&mut self, key: &str, max_items: usize) -> Option<Vec<Snowflake>> {
+    pub fn optional_snowflakes<M>(
+        &mut self,
+        key: &str,
+        max_items: usize,
+    ) -> Option<Vec<Snowflake<M>>> {
         let items = self.optional_array(key, max_items)?;
         let mut out = Vec::with_capacity(items.len());
         let mut ok = true;
@@ -422,7 +426,7 @@ mod tests {
             assert!(o.required_str("a", 10).is_none());
             assert!(o.required_str("missing", 10).is_none());
             assert_eq!(o.required_str("b", 10), Some("x"));
-            assert!(o.required_snowflake("s").is_none());
+            assert!(o.required_snowflake::<crate::ids::AnyMarker>("s").is_none());
             assert!(o.optional_int("n", 0, 10).is_none());
         }
         let errs = p.into_vec();

@@ -2,6 +2,7 @@
 //! what it sees in Discord, and reading back what it reported.
 
 use relay_core::admin::parse_discovery_request;
+use relay_core::ids::GuildMarker;
 use relay_core::routes::DiscoveryRoute;
 use relay_core::ApiError;
 use serde_json::json;
@@ -47,7 +48,7 @@ pub async fn handle(
         DiscoveryRoute::Channels => {
             connector(db, t, c).await?;
             let guild = match query(req, "guild_id") {
-                Some(g) => Some(snowflake("guild_id", &g)?),
+                Some(g) => Some(snowflake::<GuildMarker>("guild_id", &g)?),
                 None => None,
             };
             let channels = db

@@ -43,6 +43,6 @@ pub async fn reload(db: &Db, t: &str, c: &str) -> ApiResult<ConnectorRow> {
         .ok_or_else(|| ApiError::not_found("no such connector").with_code("connector_not_found"))
 }
 
-pub fn snowflake(field: &str, value: &str) -> ApiResult<Snowflake> {
+pub fn snowflake<M>(field: &str, value: &str) -> ApiResult<Snowflake<M>> {
     Snowflake::parse(value).map_err(|p| ApiError::invalid_fields(vec![FieldError::new(field, p)]))
 }

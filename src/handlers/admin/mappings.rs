@@ -2,7 +2,7 @@
 //! target.
 
 use relay_core::admin::parse_mapping_upsert;
-use relay_core::ids::Snowflake;
+use relay_core::ids::ChannelId;
 use relay_core::routes::MappingsRoute;
 use relay_core::ApiError;
 use serde_json::json;
@@ -32,14 +32,14 @@ pub async fn handle(
             ))
         }
         MappingsRoute::Put { source, target } => {
-            let source = snowflake("source_channel_id", &source)?;
-            let target = snowflake("target_channel_id", &target)?;
+            let source: ChannelId = snowflake("source_channel_id", &source)?;
+            let target: ChannelId = snowflake("target_channel_id", &target)?;
             connector(db, t, c).await?;
             let body = http::read_json(req, &cx.cfg).await?;
             let m = parse_mapping_upsert(&body).map_err(ApiError::invalid_fields)?;
             // Mappings only connect channels the operator made available in the right role.
             let sources = db.sources().list(t, c).await.or_unavailable("sources")?;
-            let find = |id: &Snowflake| sources.iter().find(|s| s.channel_id == id.as_str());
+            let find = |id: &ChannelId| sources.iter().find(|s| s.channel_id == id.as_str());
             match find(&source) {
                 Some(s) if s.is_source != 0 && s.is_enabled != 0 => {}
                 _ => {
@@ -80,8 +80,8 @@ pub async fn handle(
             ))
         }
         MappingsRoute::Delete { source, target } => {
-            let source = snowflake("source_channel_id", &source)?;
-            let target = snowflake("target_channel_id", &target)?;
+            let source: ChannelId = snowflake("source_channel_id", &source)?;
+            let target: ChannelId = snowflake("target_channel_id", &target)?;
             connector(db, t, c).await?;
             if !db
                 .mappings()

@@ -1,6 +1,7 @@
 //! `/v1/admin/tenants/{t}/signals`: recent signals from the D1 projection, newest first, paged
 //! by `before`.
 
+use relay_core::ids::ChannelMarker;
 use relay_core::routes::SignalsRoute;
 use relay_core::validate::FieldError;
 use relay_core::ApiError;
@@ -31,7 +32,7 @@ async fn recent(req: &Request, cx: &Cx, db: &Db, t: &str) -> ApiResult {
             })?,
     };
     let channel = match query(req, "channel_id") {
-        Some(v) => Some(snowflake("channel_id", &v)?),
+        Some(v) => Some(snowflake::<ChannelMarker>("channel_id", &v)?),
         None => None,
     };
     let before = match query(req, "before") {

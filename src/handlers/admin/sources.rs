@@ -1,6 +1,7 @@
 //! `.../connectors/{c}/sources[/{channel}]`: the channels a connector may read or write.
 
 use relay_core::admin::parse_source_upsert;
+use relay_core::ids::ChannelId;
 use relay_core::routes::SourcesRoute;
 use relay_core::ApiError;
 use serde_json::json;
@@ -30,7 +31,7 @@ pub async fn handle(
             ))
         }
         SourcesRoute::Put { channel } => {
-            let channel = snowflake("channel_id", &channel)?;
+            let channel: ChannelId = snowflake("channel_id", &channel)?;
             connector(db, t, c).await?;
             let body = http::read_json(req, &cx.cfg).await?;
             let src = parse_source_upsert(&body).map_err(ApiError::invalid_fields)?;
@@ -54,7 +55,7 @@ pub async fn handle(
             ))
         }
         SourcesRoute::Delete { channel } => {
-            let channel = snowflake("channel_id", &channel)?;
+            let channel: ChannelId = snowflake("channel_id", &channel)?;
             connector(db, t, c).await?;
             let (removed, mappings_removed) = db
                 .sources()
