@@ -63,7 +63,7 @@ pub async fn run(env: &Env, cron: &str) {
             }
         }
     }
-    let cutoff = started - (cfg.retention_days * 86_400_000.0) as i64;
+    let cutoff = relay_core::time::days_before(started, cfg.retention_days);
     let projected = db.signals().purge_before(cutoff).await;
     log(
         if failures == 0 && projected.is_ok() {

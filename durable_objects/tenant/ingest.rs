@@ -351,7 +351,7 @@ pub fn trim_log(sh: &Shared) -> Result<()> {
 /// Deletes what is older than the retention window. Signals age by their Discord creation
 /// time, threads by their last change, receipts and log entries by when we received them.
 pub fn apply_retention(shared: &Rc<Shared>, days: f64, now: i64) -> Result<Retention> {
-    let cutoff = now - (days.max(0.0) * 86_400_000.0) as i64;
+    let cutoff = relay_core::time::days_before(now, days);
     let sh = shared.clone();
     let removed = js::transaction(&shared.state, move || {
         let signals = sh

@@ -77,6 +77,9 @@ const CONNECTOR_COLUMNS: &str = "tenant_key, connector_id, name, token_hash, tok
     token_rotated_at, status, ingest_enabled, forward_enabled, config_version, discovery_version, \
     discovery_guild_id, discovery_requested_at, discovery_synced_at, last_seen_at, created_at, updated_at";
 
+/// How stale `last_seen_at` may get: one write a minute per connector, not one per request.
+pub const LAST_SEEN_EVERY_MS: i64 = 60_000;
+
 pub struct Connectors<'a> {
     pub(super) db: &'a Db,
 }
@@ -216,13 +219,13 @@ impl Connectors<'_> {
         Ok(())
     }
 
-    /// Records contact from a connector at most once a minute per connector: a write on every
-    /// ingest request would cost more than the information is worth.
+    /// Records contact from a connector at most once per [`LAST_SEEN_EVERY_MS`]: a write on
+    /// every ingest request would cost more than the information is worth.
     pub async fn touch_last_seen(&self, tenant: &str, connector: &str, now: i64) -> Result<()> {
         self.db.changes(
             "UPDATE connectors SET last_seen_at = ?3 WHERE tenant_key = ?1 AND connector_id = ?2 \
-             AND (last_seen_at IS NULL OR last_seen_at < ?3 - 60000)",
-            &[s(tenant), s(connector), n(now)],
+             AND (last_seen_at IS NULL OR last_seen_at < ?3 - ?4)",
+            &[s(tenant), s(connector), n(now), n(LAST_SEEN_EVERY_MS)],
         )
         .await?;
         Ok(())

@@ -12,13 +12,11 @@ use worker::Request;
 
 use super::context::Cx;
 use crate::auth;
+use crate::db::connectors::LAST_SEEN_EVERY_MS;
 use crate::db::{ConnectorRow, Db};
 use crate::durable_objects::tenant::api;
 use crate::durable_objects::tenant::client::TenantClient;
 use crate::http::{self, header, query, ApiResult, OrUnavailable};
-
-/// How stale `last_seen_at` may get: one write a minute per connector, not one per request.
-const LAST_SEEN_EVERY_MS: i64 = 60_000;
 
 thread_local! {
     /// When this isolate last wrote `last_seen_at`, per (tenant, connector): the row it

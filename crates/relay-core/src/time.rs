@@ -38,6 +38,15 @@ impl Timestamp {
     }
 }
 
+/// Milliseconds in a day.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// The cutoff `days` before `now_ms` (fractions allowed: operators test retention in minutes;
+/// a negative window counts as none).
+pub fn days_before(now_ms: i64, days: f64) -> i64 {
+    now_ms - (days.max(0.0) * DAY_MS as f64) as i64
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_rfc3339())
@@ -54,6 +63,13 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_cutoffs() {
+        assert_eq!(days_before(10 * DAY_MS, 2.0), 8 * DAY_MS);
+        assert_eq!(days_before(DAY_MS, 0.5), DAY_MS / 2);
+        assert_eq!(days_before(DAY_MS, -3.0), DAY_MS);
+    }
 
     #[test]
     fn parses_discord_and_js_formats() {
