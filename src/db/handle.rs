@@ -24,6 +24,18 @@ impl Db {
         Ok(res.meta()?.and_then(|m| m.changes).unwrap_or(0))
     }
 
+    /// Runs statements as one transaction and returns how many rows each changed.
+    pub(super) async fn batch_changes(
+        &self,
+        stmts: Vec<D1PreparedStatement>,
+    ) -> Result<Vec<usize>> {
+        let results = self.d1.batch(stmts).await?;
+        Ok(results
+            .iter()
+            .map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))
+            .collect())
+    }
+
     /// Runs statements from any owners as one transaction.
     pub async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> Result<()> {
         self.d1.batch(stmts).await?;

@@ -113,13 +113,8 @@ impl Mappings<'_> {
             .db
             .connectors()
             .bump_config_if_changed_stmt(tenant, connector, now)?;
-        let results = self.db.d1.batch(vec![del, bump]).await?;
-        Ok(results
-            .first()
-            .and_then(|r| r.meta().ok().flatten())
-            .and_then(|m| m.changes)
-            .unwrap_or(0)
-            > 0)
+        let changed = self.db.batch_changes(vec![del, bump]).await?;
+        Ok(changed.first().is_some_and(|n| *n > 0))
     }
 
     /// Removes every mapping that reads from or writes to `channel` (inside the source

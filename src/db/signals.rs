@@ -15,6 +15,16 @@ pub struct ViewRow {
     pub seq: i64,
 }
 
+impl ViewRow {
+    /// The stored view with its `seq`, as the admin listings show it; `None` for a row that
+    /// has no view (a tombstone of a message never seen).
+    pub fn to_json(&self) -> Option<serde_json::Value> {
+        let mut v: serde_json::Value = serde_json::from_str(self.view_json.as_deref()?).ok()?;
+        v["seq"] = serde_json::json!(self.seq);
+        Some(v)
+    }
+}
+
 /// One signal row as the projection writes it.
 pub struct SignalProjection<'a> {
     pub tenant_key: &'a str,

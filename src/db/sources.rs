@@ -119,14 +119,8 @@ impl Sources<'_> {
             .db
             .connectors()
             .bump_config_if_changed_stmt(tenant, connector, now)?;
-        let results = self.db.d1.batch(vec![del_maps, del_src, bump]).await?;
-        let count = |i: usize| {
-            results
-                .get(i)
-                .and_then(|r| r.meta().ok().flatten())
-                .and_then(|m| m.changes)
-                .unwrap_or(0)
-        };
-        Ok((count(1) > 0, count(0)))
+        let changed = self.db.batch_changes(vec![del_maps, del_src, bump]).await?;
+        let at = |i: usize| changed.get(i).copied().unwrap_or(0);
+        Ok((at(1) > 0, at(0)))
     }
 }

@@ -58,14 +58,7 @@ async fn recent(req: &Request, cx: &Cx, db: &Db, t: &str) -> ApiResult {
         )
         .await
         .or_unavailable("signals")?;
-    let signals: Vec<Value> = rows
-        .iter()
-        .filter_map(|r| {
-            let mut v: Value = serde_json::from_str(r.view_json.as_deref()?).ok()?;
-            v["seq"] = json!(r.seq);
-            Some(v)
-        })
-        .collect();
+    let signals: Vec<Value> = rows.iter().filter_map(|r| r.to_json()).collect();
     let next_before = signals
         .last()
         .and_then(|v: &Value| v["created_at"].as_str())

@@ -17,14 +17,7 @@ pub async fn handle(cx: &Cx, db: &Db, t: &str, route: ThreadsRoute) -> ApiResult
                 .recent_threads(t, 100)
                 .await
                 .or_unavailable("threads")?;
-            let threads: Vec<Value> = rows
-                .iter()
-                .filter_map(|r| {
-                    let mut v: Value = serde_json::from_str(r.view_json.as_deref()?).ok()?;
-                    v["seq"] = json!(r.seq);
-                    Some(v)
-                })
-                .collect();
+            let threads: Vec<Value> = rows.iter().filter_map(|r| r.to_json()).collect();
             Ok(http::ok(&cx.cid, 200, json!({ "threads": threads })))
         }
     }
