@@ -274,7 +274,60 @@ export function renderReset(ctx) {
 export async function renderLogout(ctx) {
   ctx.main.replaceChildren(authCard('Signing out…'));
   try {
-    if (ctx.account.signedIn || await ctx.account.session()) await ctx.account.logout();
-  } catch { /* the session is gone either way */ }
+    if (!ctx.account.signedIn && !(await ctx.account.session())) {
+      ctx.navigate('login', { text: 'You have been signed out.', kind: '' }, { replace: true });
+      return;
+    }
+    try {
+      await ctx.account.logout();
+    } catch (err) {
+      if (err.code !== 'csrf_token') throw err;
+      // A token from before a password change: read the current one and try once more.
+      if (await ctx.account.session()) await ctx.account.logout();
+    }
+  } catch (err) {
+    if (err.status !== 401) {
+      const slot = h('div');
+      showFormError(slot, err);
+      ctx.main.replaceChildren(authCard('Could not sign you out', slot,
+        h('p', { class: 'auth-links' }, navLink(ctx, 'logout', 'Try again'), ' · ', navLink(ctx, '', 'Back to the dashboard'))));
+      return;
+    }
+  }
   ctx.navigate('login', { text: 'You have been signed out.', kind: '' }, { replace: true });
+}
+
+/** "Change password" on the dashboard: a collapsed panel; other devices are signed out. */
+export function changePasswordPanel(ctx) {
+  const current = passwordInput('current_password', 'current-password');
+  const next = passwordInput('new_password', 'new-password', { min: PASSWORD_MIN });
+  const errors = h('div', { attrs: { 'aria-live': 'assertive' } });
+  const done = h('div', { attrs: { 'aria-live': 'polite' } });
+  const submit = h('button', { type: 'submit', class: 'btn primary' }, 'Change password');
+  const form = h('form', {
+    class: 'stack password-form',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      done.replaceChildren();
+      showFormError(errors, null, { current_password: current, new_password: next });
+      try {
+        const r = await busy(submit, () => ctx.account.api.post('/password', { current_password: current.value, new_password: next.value }));
+        // The server replaced this session (new cookie, new CSRF token) and ended the others.
+        ctx.account.setCsrf(r.csrf_token);
+        form.reset();
+        done.append(notice('Password changed. Other devices have been signed out.', 'ok'));
+      } catch (err) {
+        current.value = '';
+        showFormError(errors, err, { current_password: current, new_password: next });
+      }
+    },
+  },
+  passwordField('Current password', current).wrap,
+  passwordField('New password', next, `At least ${PASSWORD_MIN} characters.`).wrap,
+  errors,
+  submit,
+  done);
+  return h('details', { class: 'panel account-panel', id: 'account-settings' },
+    h('summary', {}, h('span', { class: 'summary-title' }, 'Account'), h('span', { class: 'muted' }, ` · ${ctx.customer?.email ?? ''}`)),
+    form);
 }

@@ -11,7 +11,7 @@
 //   jittered backoff, visible state). Frames are applied idempotently by message id; history is
 //   paged in with the API's cursor and never overwrites what the live feed delivered.
 import { pagePath } from './client.js';
-import { friendly } from './auth.js';
+import { changePasswordPanel, friendly } from './auth.js';
 import { createAlerts } from './alerts.js';
 import { h, icon, link, replace, safeLink, safeUrl } from '../shared/dom.js';
 import { LiveFeed, SignalStore } from '../shared/feed.js';
@@ -111,6 +111,7 @@ export async function renderDashboard(ctx) {
     flash,
     h('div', { class: 'cards' }, subCard, visCard),
     feedPanel,
+    changePasswordPanel(ctx),
     newPill);
 
   newPill.addEventListener('click', () => {
