@@ -136,6 +136,11 @@ pub async fn maintenance(sh: &Rc<Shared>, req: &mut Request) -> Answer {
     answer(&removed)
 }
 
+pub async fn enforce_access(sh: &Rc<Shared>, req: &mut Request) -> Answer {
+    let body: api::EnforceAccess = read_body(req).await?;
+    answer(&feed::enforce_access(sh, &body))
+}
+
 /// One alarm serves both timers: feed heartbeats while sockets are connected, projection
 /// retries while the outbox is not empty.
 pub async fn alarm(sh: &Rc<Shared>) -> Result<Response> {

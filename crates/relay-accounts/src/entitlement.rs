@@ -188,7 +188,7 @@ pub fn plan_grant(
 
 /// The channels a tier of `rank` sees: those whose minimum rank it reaches. A channel without a
 /// minimum is hidden from every customer.
-pub fn visible<'a, C>(rank: Option<i64>, channels: &'a [(C, Option<i64>)]) -> Vec<&'a C> {
+pub fn visible<C>(rank: Option<i64>, channels: &[(C, Option<i64>)]) -> Vec<&C> {
     match rank {
         None => Vec::new(),
         Some(r) => channels

@@ -41,14 +41,19 @@ pub fn attempt(rule: Rule, stored: Option<Counter>, now: i64) -> (Decision, Coun
         count: current.count.saturating_add(1),
         ..current
     };
-    let decision = if next.count > rule.limit {
+    (verdict(rule, next, now), next)
+}
+
+/// The decision for a counter that already includes this attempt (as the worker's atomic
+/// upsert, which mirrors [`attempt`] in SQL, returns it).
+pub fn verdict(rule: Rule, after: Counter, now: i64) -> Decision {
+    if after.count > rule.limit {
         Decision::Refuse {
-            retry_after_ms: (next.window_start + rule.window_ms - now).max(1),
+            retry_after_ms: (after.window_start + rule.window_ms - now).clamp(1, rule.window_ms),
         }
     } else {
         Decision::Allow
-    };
-    (decision, next)
+    }
 }
 
 /// The limits the worker applies. Per account they stop guessing one password; per IP they stop
@@ -145,7 +150,7 @@ mod tests {
                     admitted.push((next.window_start, now));
                 }
                 if let Decision::Refuse { retry_after_ms } = d {
-                    prop_assert!(retry_after_ms >= 1 && retry_after_ms <= R.window_ms);
+                    prop_assert!((1..=R.window_ms).contains(&retry_after_ms));
                 }
                 c = Some(next);
             }
