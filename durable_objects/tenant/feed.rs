@@ -111,10 +111,7 @@ pub const CLOSE_ACCESS_CHANGED: u16 = 4409;
 /// closes with 4409 so the page reconnects with `since` and a new ticket (narrowed or
 /// widened); no access closes with 4403, revoked sessions with 4401. Closing is immediate:
 /// nothing more is sent to a closed socket, so a narrowed scope never leaks a frame.
-pub fn enforce_access(
-    sh: &Shared,
-    body: &crate::durable_objects::tenant::api::EnforceAccess,
-) -> crate::durable_objects::tenant::api::Enforced {
+pub fn enforce_access(sh: &Rc<Shared>, body: &super::api::EnforceAccess) -> super::api::Enforced {
     let sockets = sh
         .state
         .get_websockets_with_tag(&customer_tag(&body.customer_id));
@@ -145,7 +142,10 @@ pub fn enforce_access(
             }
         }
     }
-    crate::durable_objects::tenant::api::Enforced { closed, kept }
+    if kept > 0 {
+        ensure_heartbeat(sh.clone(), crate::runtime::now_ms(), body.until);
+    }
+    super::api::Enforced { closed, kept }
 }
 
 /// A stable id for a channel set: sockets with the same scope share frames.
@@ -281,7 +281,7 @@ pub fn accept(sh: &Rc<Shared>, req: &Request) -> Result<Response> {
     for frame in initial_frames(sh, &fid, since)?.iter() {
         js::send_shared(&server, frame);
     }
-    ensure_heartbeat(sh.clone(), now);
+    ensure_heartbeat(sh.clone(), now, until);
     Response::from_websocket(pair.client)
 }
 
@@ -537,25 +537,31 @@ fn send_pending(sh: &Shared) {
     }
 }
 
-/// Makes sure an alarm will come to send pings and drop dead sockets.
-fn ensure_heartbeat(sh: Rc<Shared>, now: i64) {
-    let interval = {
+/// Makes sure an alarm will come to send pings and drop dead sockets — by the next heartbeat,
+/// or by `until` when a customer's access changes by itself before that.
+fn ensure_heartbeat(sh: Rc<Shared>, now: i64, until: Option<i64>) {
+    let due = {
         let mut inner = sh.feed.borrow_mut();
-        if inner.alarm_at.is_some_and(|at| at > now) {
+        let due = until
+            .filter(|u| *u > now)
+            .map_or(now + sh.settings.heartbeat_ms, |u| {
+                u.min(now + sh.settings.heartbeat_ms)
+            });
+        if inner.alarm_at.is_some_and(|at| at > now && at <= due) {
             return;
         }
         // Claimed before the await so a burst of connects schedules one alarm.
-        inner.alarm_at = Some(now + sh.settings.heartbeat_ms);
-        sh.settings.heartbeat_ms
+        inner.alarm_at = Some(due);
+        due
     };
     wasm_bindgen_futures::spawn_local(async move {
         let storage = sh.state.storage();
         match storage.get_alarm().await {
-            Ok(Some(at)) if at <= now + interval => {
+            Ok(Some(at)) if at <= due => {
                 sh.feed.borrow_mut().alarm_at = Some(at);
             }
             _ => {
-                let at = js_sys::Date::new(&JsValue::from_f64((now + interval) as f64));
+                let at = js_sys::Date::new(&JsValue::from_f64(due as f64));
                 if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(at)).await {
                     sh.feed.borrow_mut().alarm_at = None;
                     crate::runtime::log(
@@ -569,13 +575,15 @@ fn ensure_heartbeat(sh: Rc<Shared>, now: i64) {
     });
 }
 
-/// Pings every socket and closes those whose client stopped pinging. Returns sockets left.
-pub fn heartbeat(sh: &Shared, now: i64) -> usize {
+/// Pings every socket, closes those whose client stopped pinging and those whose customer's
+/// access changed by itself. Returns the sockets left and the earliest such change still ahead.
+pub fn heartbeat(sh: &Shared, now: i64) -> (usize, Option<i64>) {
     let sockets = sh.state.get_websockets();
     let (seq, interval) = (sh.seq(), sh.settings.heartbeat_ms);
     let ping = JsValue::from_str(&ping_frame(seq, now));
     let dead_after = interval * DEAD_AFTER_INTERVALS;
     let mut alive = 0;
+    let mut next_until = None;
     let mut live_filters: HashSet<String> = HashSet::new();
     for ws in &sockets {
         let att: Option<Attachment> = ws.deserialize_attachment().ok().flatten();
@@ -595,13 +603,16 @@ pub fn heartbeat(sh: &Shared, now: i64) -> usize {
             continue;
         }
         if let Some(a) = att {
+            if let Some(u) = a.until {
+                next_until = Some(next_until.map_or(u, |n: i64| n.min(u)));
+            }
             live_filters.insert(a.filter);
         }
         js::send_shared(ws, &ping);
         alive += 1;
     }
     prune_filters(sh, &live_filters);
-    alive
+    (alive, next_until)
 }
 
 /// Forgets filters no socket uses any more, so broadcasts do not iterate dead scopes.

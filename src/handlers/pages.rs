@@ -3,7 +3,7 @@
 //! the asset handler's trailing-slash redirects inside the tenant's prefix.
 
 use relay_core::ApiError;
-use worker::{Request, Response};
+use worker::{Headers, Request, Response};
 
 use crate::db::Db;
 use crate::handlers::context::Cx;
@@ -50,5 +50,34 @@ pub async fn serve(req: &mut Request, cx: &Cx, tenant: &str, path: &str) -> ApiR
             }
         }
     }
-    Ok(resp)
+    Ok(with_page_headers(resp))
+}
+
+/// The same policy `admin-ui/build.mjs` writes to `_headers` for static pages: `_headers` does
+/// not apply to what the worker returns, so the worker sets it on every tenant page.
+const PAGE_HEADERS: [(&str, &str); 5] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
+         connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=()",
+    ),
+];
+
+/// A fetched response's headers are immutable: copy them into fresh ones with ours on top.
+fn with_page_headers(resp: Response) -> Response {
+    let headers = Headers::new();
+    for (k, v) in resp.headers().entries() {
+        let _ = headers.append(&k, &v);
+    }
+    for (k, v) in PAGE_HEADERS {
+        let _ = headers.set(k, v);
+    }
+    resp.with_headers(headers)
 }

@@ -467,5 +467,16 @@ describe('tenant isolation', () => {
     const redirect = await fetch(`${server.baseUrl}/t/${a.tenant}`, { redirect: 'manual' });
     assert.equal(redirect.status, 308);
     assert.equal(new URL(redirect.headers.get('location')).pathname, `/t/${a.tenant}/`);
+    // One build serves every tenant, with the static pages' security headers.
+    const page = await fetch(`${server.baseUrl}/t/${a.tenant}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type'), /text\/html/);
+    assert.match(page.headers.get('content-security-policy'), /script-src 'self'/);
+    assert.equal(page.headers.get('x-frame-options'), 'DENY');
+    // Without the slash the page is served, or redirected inside the tenant's prefix.
+    const login = await fetch(`${server.baseUrl}/t/${a.tenant}/login`, { redirect: 'manual' });
+    if (login.status === 200) assert.match(login.headers.get('content-type'), /text\/html/);
+    else assert.equal(new URL(login.headers.get('location'), server.baseUrl).pathname, `/t/${a.tenant}/login/`);
+    assert.equal((await fetch(`${server.baseUrl}/t/${a.tenant}/login/`)).status, 200);
   });
 });
