@@ -3,7 +3,9 @@
 // message in memory. `POST /send` (bearer MAIL_API_TOKEN when --token is given) with
 // {from, to, subject, text}; `GET /messages[?to=]` the messages as JSON, newest last;
 // `GET /` a page showing what was sent; `DELETE /messages` forgets them.
-//   node harness/mail-sink.mjs [--port 0] [--token T]
+//   node harness/mail-sink.mjs [--port 0] [--token T] [--stdin-lifeline]
+// With --stdin-lifeline (as the harness starts it) it also exits when stdin closes, so a test
+// runner that dies cannot leave it behind.
 // Announces itself with one line {"port":N} on stdout.
 import { createServer } from 'node:http';
 
@@ -72,3 +74,8 @@ server.listen(port, '127.0.0.1', () => {
 const stop = () => server.close(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+if (process.argv.includes('--stdin-lifeline')) {
+  process.stdin.on('end', stop);
+  process.stdin.on('close', stop);
+  process.stdin.resume();
+}

@@ -135,7 +135,7 @@ export async function startStack({ services = [], vars = {}, worker = {} } = {})
 // `running.url` + '/messages' lists what was sent; '/' shows it as a page.
 export const MAIL_SINK_TOKEN = 'test-mail-token';
 defineService('mail-sink', processService({
-  command: () => [process.execPath, [join(ROOT, 'harness/mail-sink.mjs'), '--port', '0', '--token', MAIL_SINK_TOKEN]],
+  command: () => [process.execPath, [join(ROOT, 'harness/mail-sink.mjs'), '--port', '0', '--token', MAIL_SINK_TOKEN, '--stdin-lifeline']],
   health: '/health',
   vars: ({ url }) => ({ MAIL_API_BASE: url, MAIL_API_TOKEN: MAIL_SINK_TOKEN, MAIL_FROM: 'Signal Relay <no-reply@example.test>' }),
 }));
