@@ -27,6 +27,7 @@ const where = tenantFromPath();
 let cleanup = null;
 let notice = null;
 let customer = null;
+let rendered = 0;
 
 function segmentsOf(rest) {
   return rest.split('/').filter(Boolean).map((s) => { try { return decodeURIComponent(s); } catch { return s; } });
@@ -90,7 +91,10 @@ if (!where) {
     };
     notice = null;
     cleanup = (await route.render(ctx)) ?? null;
-    if (document.activeElement === document.body) main.focus({ preventScroll: true });
+    // After moving between pages, start reading at the new content; a fresh load keeps the
+    // browser's own start (the skip link first).
+    if (rendered > 0 && document.activeElement === document.body) main.focus({ preventScroll: true });
+    rendered += 1;
   }
 
   function renderTools(route) {

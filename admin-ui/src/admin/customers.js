@@ -16,6 +16,20 @@ function accessText(access) {
     ends ? h('span', { class: 'sub' }, `until ${absoluteTime(ends)}`) : null);
 }
 
+/** A history entry's detail as "key: value" pairs (times as dates), not raw JSON. */
+function detailText(d) {
+  if (d === null || d === undefined) return '';
+  if (typeof d !== 'object') return String(d);
+  return Object.entries(d)
+    .filter(([, v]) => v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => {
+      const time = /_ms$/.test(k) && typeof v === 'number';
+      const value = time ? absoluteTime(v) : typeof v === 'object' ? JSON.stringify(v) : String(v);
+      return `${(time ? k.replace(/_ms$/, '') : k).replace(/_/g, ' ')}: ${value}`;
+    })
+    .join(' · ');
+}
+
 function statusOf(status) {
   return h('span', { class: `badge ${status === 'active' ? 'active' : 'danger'}`, dataset: { status } }, status);
 }
@@ -105,6 +119,7 @@ export async function renderCustomer(root, { api, setCrumbs }, tenantKey, custom
   const sessionsBtn = h('button', { type: 'button', class: 'btn' }, 'Revoke sessions');
   const disableBtn = h('button', { type: 'button', class: 'btn danger' }, 'Disable account');
   let customer = null;
+  let tierNames = new Map();
 
   /** The reason every change needs; focuses the field when it is empty. */
   function needReason() {
@@ -143,7 +158,7 @@ export async function renderCustomer(root, { api, setCrumbs }, tenantKey, custom
       if (r) result.replaceChildren(h('p', { class: 'notice ok' }, `Granted ${tierSelect.selectedOptions[0]?.textContent ?? ''} until ${absoluteTime(r.entitlement?.ends_at)}.`));
     },
   },
-  h('h3', { id: 'grant-title' }, 'Grant a plan'),
+  h('h3', { id: 'grant-title', class: 'form-title' }, 'Grant a plan'),
   h('div', { class: 'form-row' },
     field('Plan', tierSelect).wrap,
     field('Days', days, 'Extends an active grant of the same plan.').wrap,
@@ -177,7 +192,7 @@ export async function renderCustomer(root, { api, setCrumbs }, tenantKey, custom
       }, 'Revoke')
       : null;
     return h('tr', { dataset: { entitlement: e.entitlement_id, status: e.status } },
-      h('td', {}, h('span', { class: 'badge accent' }, e.tier?.name ?? e.tier?.key ?? e.tier)),
+      h('td', {}, h('span', { class: 'badge accent' }, e.tier?.name ?? tierNames.get(e.tier?.key ?? e.tier) ?? e.tier?.key ?? e.tier)),
       h('td', {}, e.status),
       h('td', {}, e.source, e.reference ? h('span', { class: 'sub' }, e.reference) : null),
       h('td', {}, absoluteTime(e.starts_at)),
@@ -203,7 +218,7 @@ export async function renderCustomer(root, { api, setCrumbs }, tenantKey, custom
       ? hist.map((x) => h('tr', {},
         h('td', { class: 'nowrap' }, timeEl(x.at)),
         h('td', {}, h('code', {}, x.action)),
-        h('td', {}, typeof x.detail === 'string' ? x.detail : JSON.stringify(x.detail ?? '')),
+        h('td', { class: 'detail' }, detailText(x.detail)),
         h('td', {}, x.reason ?? ''),
         h('td', {}, h('code', {}, x.operator ?? ''))))
       : [emptyRow(5, 'Nothing recorded yet.')]));
@@ -224,8 +239,10 @@ export async function renderCustomer(root, { api, setCrumbs }, tenantKey, custom
     panel({ titleId: 'hist-title', title: 'History' },
       dataTable('hist-title', ['When', 'What', 'Detail', 'Why', 'Operator'], histBody)));
   try {
-    const [{ tiers }] = await Promise.all([api.get(`${base}/tiers`), load()]);
+    const { tiers } = await api.get(`${base}/tiers`);
+    tierNames = new Map((tiers ?? []).map((t) => [t.key, t.name]));
     tierSelect.replaceChildren(...(tiers ?? []).map((t) => option(t.key, t.name)));
+    await load();
   } catch (err) {
     showError(errors, err, { title: 'Could not load the customer' });
   }

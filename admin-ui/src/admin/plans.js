@@ -103,8 +103,11 @@ export async function renderPlans(root, { api, setCrumbs }, tenantKey) {
       h('td', {}, select, ' ', state));
   }
 
+  let loads = 0;
   async function load() {
     const [t, v] = await Promise.all([api.get(`${base}/tiers`), api.get(`${base}/channel-visibility`)]);
+    loads += 1;
+    root.dataset.loads = String(loads);
     tiers = t.tiers ?? [];
     tierBody.replaceChildren(...(tiers.length ? tiers.map(tierRow) : [emptyRow(4, 'No plans yet. Add the first one below.')]));
     const channels = v.channels ?? [];
