@@ -390,6 +390,7 @@ test('revoking the entitlement closes the feed at once and shows the no-access s
 
 test('a customer without access sees no signals; one whose tier sees no channel is told so', async () => {
   const other = await launch();
+  await other.context.route('https://cdn.example.com/**', (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: CHART_SVG }));
   try {
     const p = await other.newPage({ viewport: { width: 390, height: 844 } });
     const own = [];
@@ -426,6 +427,18 @@ test('a customer without access sees no signals; one whose tier sees no channel 
   } finally {
     await other.close();
   }
+});
+
+test('an operator revoking the customer’s sessions closes the feed and signs the page out', async () => {
+  const id = await customerId(email);
+  await admin('POST', `/customers/${id}/grants`, { tier: 'basic', days: 3, reason: 'browser test' });
+  await page.waitForSelector('#connection .status[data-state="live"]');
+  const live = sockets[sockets.length - 1];
+  await admin('POST', `/customers/${id}/revoke-sessions`, { reason: 'browser test' });
+  await page.waitForSelector('form input[name="email"]');
+  assert.match(await page.textContent('.notice'), /session has ended/);
+  await poll(() => live.closed, { what: 'the socket closed' });
+  assert.deepEqual([live.closed.by, live.closed.code], ['server', 4401]);
 });
 
 test('the dashboard raised no page errors', () => {

@@ -11,8 +11,10 @@ export function friendly(err) {
   switch (err?.code) {
     case 'invalid_credentials':
       return 'That email and password do not match. Check them, or reset your password.';
-    case 'throttled':
-      return `Too many attempts. Please wait${err.retryAfter ? ` ${formatWait(err.retryAfter)}` : ' a moment'} and try again.`;
+    case 'throttled': {
+      const wait = err.retryAfter ?? Number(err.details?.find((d) => d.field === 'retry_after_seconds')?.problem);
+      return `Too many attempts. Please wait${Number.isFinite(wait) && wait > 0 ? ` ${formatWait(wait)}` : ' a moment'} and try again.`;
+    }
     case 'signup_conflict':
       return 'We could not sign you in with these details. If you already have an account, log in or reset your password.';
     case 'reset_token_invalid':

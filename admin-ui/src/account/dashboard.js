@@ -128,7 +128,10 @@ export async function renderDashboard(ctx) {
   function renderSubscription() {
     const access = me?.access ?? null;
     const e = access?.entitlement ?? null;
-    const endsMs = e?.ends_at_ms ?? (e?.ends_at ? Date.parse(e.ends_at) : null);
+    // `until`: when the tier lapses, following back-to-back windows (a renewal that has
+    // already been bought counts); else the entitlement's own end.
+    const endsMs = access?.until_ms ?? (access?.until ? Date.parse(access.until) : null)
+      ?? e?.ends_at_ms ?? (e?.ends_at ? Date.parse(e.ends_at) : null);
     const head = h('div', { class: 'panel-head' }, h('h2', { id: 'sub-title' }, 'Subscription'));
     if (!access) {
       replace(subCard, head,
@@ -454,9 +457,17 @@ export async function renderDashboard(ctx) {
           return 'stop';
         }
         if (ev.code === 4409) {
-          // Still has access, to another set of channels: a new ticket has the new scope.
+          // Access changed (a grant, a tier change, a window opening or closing): a new ticket
+          // has the new scope, or is refused (no_access) when nothing is left.
           ticket = null;
           refreshMe();
+          return 'soon';
+        }
+        if (ev.code === 4401) {
+          // Sessions were revoked (a password change or reset, or an operator). If this page's
+          // session survived (it made the change), the next ticket works; if not, minting it
+          // answers 401 and the page goes to the login form.
+          ticket = null;
           return 'soon';
         }
         return undefined;
