@@ -299,8 +299,22 @@ export async function renderDashboard(ctx) {
 
   // -- alerts -------------------------------------------------------------------------------
 
+  // A background tab counts what arrived in its title: "(3) Live signals · acme".
+  const baseTitle = document.title;
+  let unseen = 0;
+  const onTitleVisible = () => {
+    if (document.visibilityState !== 'visible') return;
+    unseen = 0;
+    document.title = baseTitle;
+  };
+  document.addEventListener('visibilitychange', onTitleVisible);
+
   let pendingNew = [];
   function announce(signal) {
+    if (document.visibilityState !== 'visible') {
+      unseen += 1;
+      document.title = `(${unseen}) ${baseTitle}`;
+    }
     pendingNew.push(signal);
     if (pendingNew.length > 1) return;
     // Frames of one batch (a reconnection's replay) make one alert.
@@ -574,5 +588,6 @@ export async function renderDashboard(ctx) {
     for (const t of timers) clearInterval(t);
     window.removeEventListener('scroll', onScroll);
     document.removeEventListener('visibilitychange', onVisible);
+    document.removeEventListener('visibilitychange', onTitleVisible);
   };
 }
