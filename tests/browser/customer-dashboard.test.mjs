@@ -150,7 +150,10 @@ after(async () => {
 });
 
 test('signs up under the tenant prefix and sees the no-access state, with no signal anywhere', async () => {
-  await page.goto(`${prefix()}/`);
+  // From the landing page's "Customer pages" box to the tenant's prefix.
+  await page.goto(`${server.baseUrl}/`);
+  await page.fill('#customer-tenant', ctx.tenant);
+  await page.click('#customer-go button[type="submit"]');
   await page.waitForSelector('form input[name="email"]');
   assert.match(new URL(page.url()).pathname, /\/t\/desk\/login\/$/, 'signed out: the dashboard sends to login');
   await page.click('text=Create an account');
