@@ -98,8 +98,14 @@ function renderAttachments(list) {
   return [
     images.length
       ? h('div', { class: 'attachment-images' }, images.map(({ a, url }) => {
-        const link = safeLink(url.startsWith('/') ? new URL(url, window.location.href).href : url, inlineImage(url, a.filename || 'image', 'attachment-image'), { class: 'image-link' });
+        const img = inlineImage(url, a.filename || 'image', 'attachment-image');
+        const link = safeLink(url.startsWith('/') ? new URL(url, window.location.href).href : url, img, { class: 'image-link' });
         link.setAttribute('aria-label', `Open image ${a.filename || ''}`.trim());
+        // An image that cannot be shown becomes a plain link to it, not a broken-image box.
+        img.addEventListener('error', () => {
+          link.classList.replace('image-link', 'attachment');
+          link.replaceChildren(icon('clip'), ` ${a.filename || 'image'}`);
+        }, { once: true });
         return link;
       }))
       : null,
