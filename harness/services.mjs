@@ -22,7 +22,8 @@
 //     },
 //     vars: ({ seed }) => ({ DISCORD_API_BASE: seed.api_base }),
 //   }));
-import { jsonReady, readyLine, spawnGroup, stopGroup, waitHealthy } from './process.mjs';
+import { join } from 'node:path';
+import { ROOT, jsonReady, readyLine, spawnGroup, stopGroup, waitHealthy } from './process.mjs';
 import { startServer } from './worker.mjs';
 
 const registry = new Map();
@@ -129,3 +130,12 @@ export async function startStack({ services = [], vars = {}, worker = {} } = {})
 // Registry: the fakes every caller can ask for by name. None exists yet; each one the next
 // issues add is one defineService(...) here, as in the header (ROOT from ./process.mjs is where
 // their programs live).
+
+// The fake mail sink (harness/mail-sink.mjs): the email API password-reset mail goes through.
+// `running.url` + '/messages' lists what was sent; '/' shows it as a page.
+export const MAIL_SINK_TOKEN = 'test-mail-token';
+defineService('mail-sink', processService({
+  command: () => [process.execPath, [join(ROOT, 'harness/mail-sink.mjs'), '--port', '0', '--token', MAIL_SINK_TOKEN, '--stdin-lifeline']],
+  health: '/health',
+  vars: ({ url }) => ({ MAIL_API_BASE: url, MAIL_API_TOKEN: MAIL_SINK_TOKEN, MAIL_FROM: 'Signal Relay <no-reply@example.test>' }),
+}));

@@ -21,6 +21,8 @@ const GUILD = '1300000000000000000';
 const SOURCE = '1300000000000000100';
 const TARGET = '1300000000000000200';
 const CREDENTIALS = '.dev/credentials.json';
+const CUSTOMER_EMAIL = 'customer@example.com';
+const TIERS = [['basic', 'Basic', 1], ['advanced', 'Advanced', 2], ['pro', 'Pro', 3]];
 const DISCORD_EPOCH = 1420070400000n;
 
 const notes = [];
@@ -158,6 +160,68 @@ async function discoverySync(connector, token) {
   }
 }
 
+/**
+ * Tiers and the source channel's visibility the first time (an operator's later edits are
+ * kept), and a demo customer holding Basic: signed up once, its password kept in the
+ * credentials file; if that password no longer works, a reset link is printed instead.
+ */
+async function customerDemo(old) {
+  const base = `/v1/admin/tenants/${TENANT}`;
+  const tiers = await call('GET', `${base}/tiers`);
+  if (tiers.status !== 200) {
+    note(`skipped the customer demo: tiers answered ${describe(tiers)}`);
+    return {};
+  }
+  if (tiers.json.tiers.length === 0) {
+    for (const [key, name, rank] of TIERS) {
+      const r = await call('POST', `${base}/tiers`, { key, name, rank, reason: 'demo seed' });
+      if (r.status !== 201) note(`could not create tier ${key}: ${describe(r)}`);
+    }
+    const v = await call('PUT', `${base}/channel-visibility/${SOURCE}`, { min_tier: 'basic', reason: 'demo seed' });
+    if (v.status !== 200) note(`could not make #btc-signals visible to Basic: ${describe(v)}`);
+  }
+  const stored = old?.customer_password ?? null;
+  let password = stored ?? `demo-${Math.random().toString(36).slice(2, 10)}-${Date.now().toString(36)}`;
+  const asCustomer = (path, body) => fetch(`${baseUrl}/v1/account/${TENANT}/${path}`, {
+    method: 'POST',
+    headers: { origin: new URL(baseUrl).origin, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!stored) await asCustomer('signup', { email: CUSTOMER_EMAIL, password });
+  const login = await asCustomer('login', { email: CUSTOMER_EMAIL, password });
+  const found = await call('GET', `${base}/customers?q=${encodeURIComponent(CUSTOMER_EMAIL)}`);
+  const customer = found.json?.customers?.find((c) => c.email === CUSTOMER_EMAIL);
+  if (!customer) {
+    note(`the demo customer could not be found: ${describe(found)}`);
+    return {};
+  }
+  let resetUrl = null;
+  if (login.status !== 200) {
+    const link = await call('POST', `${base}/customers/${customer.customer_id}/reset-link`, { reason: 'demo seed: no working demo password' });
+    resetUrl = link.json?.url ?? null;
+    if (stored || old?.customer_reset_url) {
+      // Someone chose another password on purpose: keep it, and say how to set one.
+      note(`the demo customer's stored password was refused (${login.status}; changed on purpose?): set a new one at ${resetUrl}`);
+    } else if (resetUrl) {
+      // The credentials file that held the demo password was lost: nobody knows it, set a new one.
+      const token = resetUrl.split('#token=')[1];
+      const r = await asCustomer('password-reset', { token, new_password: password });
+      if (r.status === 204) {
+        resetUrl = null;
+        note(`no demo customer password in ${CREDENTIALS} to reuse: set a new one`);
+      } else {
+        note(`could not set a new demo customer password (${r.status}): set one at ${resetUrl}`);
+      }
+    }
+  }
+  if (resetUrl) password = null;
+  if (!customer.access && customer.status === 'active') {
+    const g = await call('POST', `${base}/customers/${customer.customer_id}/grants`, { tier: 'basic', days: 30, reason: 'demo seed' });
+    if (g.status !== 201) note(`could not grant the demo customer Basic: ${describe(g)}`);
+  }
+  return { customer_email: CUSTOMER_EMAIL, customer_password: password, ...(resetUrl ? { customer_reset_url: resetUrl } : {}) };
+}
+
 function writeCredentials(credentials) {
   try {
     mkdirSync('.dev', { recursive: true });
@@ -181,6 +245,7 @@ Signal Relay is running.
   Health         ${baseUrl}/health
   Admin UI       ${baseUrl}/admin/
   Dashboard      ${baseUrl}/dashboard/
+  Customer page  ${baseUrl}/t/${TENANT}/   (sign in as ${credentials.customer_email ?? '—'} / ${credentials.customer_password ?? 'see the reset link above'})${process.env.MAIL_SINK_URL ? `\n  Mail sink      ${process.env.MAIL_SINK_URL}/   (what the email API was asked to send)` : ''}
   Credentials    ${CREDENTIALS}
 ${JSON.stringify(credentials, null, 2).replace(/^/gm, '    ')}
 
@@ -221,6 +286,7 @@ async function seed() {
   }
   await channelsAndMapping(state);
   await discoverySync(state.connector, state.token);
+  const customer = await customerDemo(readCredentials());
 
   const credentials = {
     base_url: baseUrl,
@@ -228,6 +294,8 @@ async function seed() {
     tenant_key: TENANT,
     connector_id: CONNECTOR,
     connector_token: state.token,
+    customer_url: `${baseUrl}/t/${TENANT}/`,
+    ...customer,
   };
   writeCredentials(credentials);
   printUsage(credentials, state.connector);

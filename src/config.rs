@@ -18,6 +18,9 @@ pub struct Config {
     /// under `wrangler dev` every log line also crosses the inspector into wrangler's Node
     /// process, which costs more CPU than the request itself.
     pub log_all_requests: bool,
+    /// Customer sessions: absolute lifetime and idle timeout.
+    pub session_absolute_ms: i64,
+    pub session_idle_ms: i64,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -59,6 +62,12 @@ impl Config {
             log_all_requests: var(env, "ACCESS_LOG")
                 .map(|v| !v.trim().eq_ignore_ascii_case("errors"))
                 .unwrap_or(true),
+            session_absolute_ms: num(env, "SESSION_ABSOLUTE_HOURS", 168f64)
+                .clamp(0.0003, 8_760.0)
+                .mul_add(3_600_000.0, 0.0) as i64,
+            session_idle_ms: num(env, "SESSION_IDLE_MINUTES", 720f64)
+                .clamp(0.01, 525_600.0)
+                .mul_add(60_000.0, 0.0) as i64,
         }
     }
 }

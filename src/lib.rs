@@ -7,11 +7,13 @@
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
+mod accounts;
 mod auth;
 mod config;
 mod db;
 mod handlers;
 mod http;
+mod mail;
 mod maintenance;
 mod runtime;
 

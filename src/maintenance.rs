@@ -35,6 +35,14 @@ pub async fn run(env: &Env, cron: &str) {
             return;
         }
     };
+    // Throttle windows last at most an hour; a day-old counter can only be garbage.
+    if let Err(e) = db.throttle().purge_before(started - 86_400_000).await {
+        log(
+            "error",
+            "maintenance: throttle purge failed",
+            json!({"correlation_id": cid, "error": e.to_string()}),
+        );
+    }
     let mut failures = 0;
     for t in &tenants {
         let res = match TenantClient::new(env, &t.tenant_key, &cid) {

@@ -12,6 +12,7 @@ pub const REJECTIONS: &str = "/rejections";
 pub const FEED: &str = "/feed";
 pub const STATS: &str = "/stats";
 pub const MAINTENANCE: &str = "/maintenance";
+pub const ENFORCE_ACCESS: &str = "/customers/enforce";
 
 /// `POST /ingest/messages`: the valid events of one batch, committed in one transaction with
 /// the batch's rejections.
@@ -111,4 +112,26 @@ pub struct Stats {
     pub receipts: i64,
     pub outbox: i64,
     pub storage_bytes: usize,
+}
+
+/// `POST /customers/enforce`: what one customer may see now, sent by the edge after every
+/// change to their entitlements, their tier's channels, their sessions or their account.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EnforceAccess {
+    pub customer_id: String,
+    /// The channels the customer's tier sees; `None` = no access (sockets close with 4403).
+    pub channels: Option<Vec<String>>,
+    /// When the access may change by itself next (an entitlement window opening or closing).
+    pub until: Option<i64>,
+    /// Sessions were revoked: every socket closes (4401), whatever the access.
+    #[serde(default)]
+    pub sessions_revoked: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Enforced {
+    /// Sockets closed (their scope changed or access ended).
+    pub closed: usize,
+    /// Sockets left open (their scope is still exactly right).
+    pub kept: usize,
 }

@@ -71,6 +71,11 @@ impl<'a> TenantClient<'a> {
         self.call(Method::Post, api::MAINTENANCE, Some(body)).await
     }
 
+    pub async fn enforce_access(&self, body: &api::EnforceAccess) -> Result<api::Enforced> {
+        self.call(Method::Post, api::ENFORCE_ACCESS, Some(body))
+            .await
+    }
+
     /// Hands a WebSocket upgrade to the object's feed. The answer (a 101 with the socket, or
     /// the object's refusal) goes back to the client untouched. `query` is the feed's query
     /// string without `?`; `headers` are the client's, to which ours are added.

@@ -84,10 +84,68 @@ struct Attachment {
     connected_at: i64,
     #[serde(default)]
     last_message_at: i64,
+    /// The customer the ticket was issued to (their sockets carry the tag `c:<id>` too).
+    #[serde(default)]
+    customer: Option<String>,
+    /// When the customer's access may change by itself; the heartbeat closes the socket then
+    /// (4409) so the page re-tickets with the scope that holds from that instant.
+    #[serde(default)]
+    until: Option<i64>,
 }
 
 fn tag(filter_id: &str) -> String {
     format!("f:{filter_id}")
+}
+
+fn customer_tag(customer: &str) -> String {
+    format!("c:{customer}")
+}
+
+/// Close codes a customer's page acts on (documented in docs/api.md).
+pub const CLOSE_SESSION_REVOKED: u16 = 4401;
+pub const CLOSE_ACCESS_REVOKED: u16 = 4403;
+pub const CLOSE_ACCESS_CHANGED: u16 = 4409;
+
+/// Applies a customer's current access to their open sockets: a socket whose channel scope is
+/// still exactly right stays open (an extension, a change elsewhere); one whose scope changed
+/// closes with 4409 so the page reconnects with `since` and a new ticket (narrowed or
+/// widened); no access closes with 4403, revoked sessions with 4401. Closing is immediate:
+/// nothing more is sent to a closed socket, so a narrowed scope never leaks a frame.
+pub fn enforce_access(sh: &Rc<Shared>, body: &super::api::EnforceAccess) -> super::api::Enforced {
+    let sockets = sh
+        .state
+        .get_websockets_with_tag(&customer_tag(&body.customer_id));
+    let wanted = body.channels.as_ref().map(|c| filter_id(&Some(c.clone())));
+    let (mut closed, mut kept) = (0, 0);
+    for ws in &sockets {
+        let att: Option<Attachment> = ws.deserialize_attachment().ok().flatten();
+        let close = if body.sessions_revoked {
+            Some((CLOSE_SESSION_REVOKED, "session_revoked"))
+        } else {
+            match (&wanted, &att) {
+                (None, _) => Some((CLOSE_ACCESS_REVOKED, "access_revoked")),
+                (Some(w), Some(a)) if *w == a.filter => None,
+                (Some(_), _) => Some((CLOSE_ACCESS_CHANGED, "access_changed")),
+            }
+        };
+        match close {
+            Some((code, reason)) => {
+                let _ = ws.close(Some(code), Some(reason));
+                closed += 1;
+            }
+            None => {
+                if let Some(mut a) = att {
+                    a.until = body.until;
+                    let _ = ws.serialize_attachment(a);
+                }
+                kept += 1;
+            }
+        }
+    }
+    if kept > 0 {
+        ensure_heartbeat(sh.clone(), crate::runtime::now_ms(), body.until);
+    }
+    super::api::Enforced { closed, kept }
 }
 
 /// A stable id for a channel set: sockets with the same scope share frames.
@@ -195,6 +253,10 @@ pub fn accept(sh: &Rc<Shared>, req: &Request) -> Result<Response> {
             .collect()
     });
     let sub = params.remove("sub").unwrap_or_default();
+    let customer = params.remove("customer").filter(|c| {
+        !c.is_empty() && c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    });
+    let until = params.get("until").and_then(|u| u.parse::<i64>().ok());
 
     flush(sh);
     let fid = filter_id(&channels);
@@ -202,18 +264,24 @@ pub fn accept(sh: &Rc<Shared>, req: &Request) -> Result<Response> {
 
     let pair = WebSocketPair::new()?;
     let server = pair.server;
-    sh.state
-        .accept_websocket_with_tags(&server, &[tag(&fid).as_str()]);
+    let mut tags = vec![tag(&fid)];
+    if let Some(c) = &customer {
+        tags.push(customer_tag(c));
+    }
+    let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+    sh.state.accept_websocket_with_tags(&server, &tag_refs);
     server.serialize_attachment(Attachment {
         sub,
         filter: fid.clone(),
         connected_at: now,
         last_message_at: 0,
+        customer,
+        until,
     })?;
     for frame in initial_frames(sh, &fid, since)?.iter() {
         js::send_shared(&server, frame);
     }
-    ensure_heartbeat(sh.clone(), now);
+    ensure_heartbeat(sh.clone(), now, until);
     Response::from_websocket(pair.client)
 }
 
@@ -469,25 +537,31 @@ fn send_pending(sh: &Shared) {
     }
 }
 
-/// Makes sure an alarm will come to send pings and drop dead sockets.
-fn ensure_heartbeat(sh: Rc<Shared>, now: i64) {
-    let interval = {
+/// Makes sure an alarm will come to send pings and drop dead sockets — by the next heartbeat,
+/// or by `until` when a customer's access changes by itself before that.
+fn ensure_heartbeat(sh: Rc<Shared>, now: i64, until: Option<i64>) {
+    let due = {
         let mut inner = sh.feed.borrow_mut();
-        if inner.alarm_at.is_some_and(|at| at > now) {
+        let due = until
+            .filter(|u| *u > now)
+            .map_or(now + sh.settings.heartbeat_ms, |u| {
+                u.min(now + sh.settings.heartbeat_ms)
+            });
+        if inner.alarm_at.is_some_and(|at| at > now && at <= due) {
             return;
         }
         // Claimed before the await so a burst of connects schedules one alarm.
-        inner.alarm_at = Some(now + sh.settings.heartbeat_ms);
-        sh.settings.heartbeat_ms
+        inner.alarm_at = Some(due);
+        due
     };
     wasm_bindgen_futures::spawn_local(async move {
         let storage = sh.state.storage();
         match storage.get_alarm().await {
-            Ok(Some(at)) if at <= now + interval => {
+            Ok(Some(at)) if at <= due => {
                 sh.feed.borrow_mut().alarm_at = Some(at);
             }
             _ => {
-                let at = js_sys::Date::new(&JsValue::from_f64((now + interval) as f64));
+                let at = js_sys::Date::new(&JsValue::from_f64(due as f64));
                 if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(at)).await {
                     sh.feed.borrow_mut().alarm_at = None;
                     crate::runtime::log(
@@ -501,13 +575,15 @@ fn ensure_heartbeat(sh: Rc<Shared>, now: i64) {
     });
 }
 
-/// Pings every socket and closes those whose client stopped pinging. Returns sockets left.
-pub fn heartbeat(sh: &Shared, now: i64) -> usize {
+/// Pings every socket, closes those whose client stopped pinging and those whose customer's
+/// access changed by itself. Returns the sockets left and the earliest such change still ahead.
+pub fn heartbeat(sh: &Shared, now: i64) -> (usize, Option<i64>) {
     let sockets = sh.state.get_websockets();
     let (seq, interval) = (sh.seq(), sh.settings.heartbeat_ms);
     let ping = JsValue::from_str(&ping_frame(seq, now));
     let dead_after = interval * DEAD_AFTER_INTERVALS;
     let mut alive = 0;
+    let mut next_until = None;
     let mut live_filters: HashSet<String> = HashSet::new();
     for ws in &sockets {
         let att: Option<Attachment> = ws.deserialize_attachment().ok().flatten();
@@ -522,14 +598,21 @@ pub fn heartbeat(sh: &Shared, now: i64) -> usize {
             let _ = ws.close(Some(4000), Some("heartbeat timeout"));
             continue;
         }
+        if att.as_ref().and_then(|a| a.until).is_some_and(|u| u <= now) {
+            let _ = ws.close(Some(CLOSE_ACCESS_CHANGED), Some("access_changed"));
+            continue;
+        }
         if let Some(a) = att {
+            if let Some(u) = a.until {
+                next_until = Some(next_until.map_or(u, |n: i64| n.min(u)));
+            }
             live_filters.insert(a.filter);
         }
         js::send_shared(ws, &ping);
         alive += 1;
     }
     prune_filters(sh, &live_filters);
-    alive
+    (alive, next_until)
 }
 
 /// Forgets filters no socket uses any more, so broadcasts do not iterate dead scopes.

@@ -136,19 +136,26 @@ pub async fn maintenance(sh: &Rc<Shared>, req: &mut Request) -> Answer {
     answer(&removed)
 }
 
+pub async fn enforce_access(sh: &Rc<Shared>, req: &mut Request) -> Answer {
+    let body: api::EnforceAccess = read_body(req).await?;
+    answer(&feed::enforce_access(sh, &body))
+}
+
 /// One alarm serves both timers: feed heartbeats while sockets are connected, projection
 /// retries while the outbox is not empty.
 pub async fn alarm(sh: &Rc<Shared>) -> Result<Response> {
     let now = crate::runtime::now_ms();
     feed::flush(sh);
-    let sockets = feed::heartbeat(sh, now);
+    let (sockets, access_change) = feed::heartbeat(sh, now);
     let outbox_pending = projection::pending(sh).unwrap_or(0) > 0;
     if outbox_pending {
         projection::flush(sh.clone()).await;
     }
     let still_pending = projection::pending(sh).unwrap_or(0) > 0;
     let next = match (sockets > 0, still_pending) {
-        (true, _) => Some(now + sh.settings.heartbeat_ms),
+        (true, _) => Some(access_change.map_or(now + sh.settings.heartbeat_ms, |u| {
+            u.min(now + sh.settings.heartbeat_ms)
+        })),
         (false, true) => Some(now + projection::RETRY_MS),
         (false, false) => None,
     };

@@ -4,7 +4,10 @@ use serde_json::Value;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env, Result};
 
-use super::{connectors, discovery, mappings, signals, sources, tenants};
+use super::{
+    audit, connectors, customers, discovery, entitlements, mappings, resets, sessions, signals,
+    sources, tenants, throttle, tiers, visibility,
+};
 
 pub struct Db {
     pub(super) d1: D1Database,
@@ -72,5 +75,37 @@ impl Db {
 
     pub fn signals(&self) -> signals::Signals<'_> {
         signals::Signals { db: self }
+    }
+
+    pub fn customers(&self) -> customers::Customers<'_> {
+        customers::Customers { db: self }
+    }
+
+    pub fn sessions(&self) -> sessions::Sessions<'_> {
+        sessions::Sessions { db: self }
+    }
+
+    pub fn tiers(&self) -> tiers::Tiers<'_> {
+        tiers::Tiers { db: self }
+    }
+
+    pub fn visibility(&self) -> visibility::Visibility<'_> {
+        visibility::Visibility { db: self }
+    }
+
+    pub fn entitlements(&self) -> entitlements::Entitlements<'_> {
+        entitlements::Entitlements { db: self }
+    }
+
+    pub fn resets(&self) -> resets::Resets<'_> {
+        resets::Resets { db: self }
+    }
+
+    pub fn throttle(&self) -> throttle::Throttle<'_> {
+        throttle::Throttle { db: self }
+    }
+
+    pub fn audit(&self) -> audit::Audit<'_> {
+        audit::Audit { db: self }
     }
 }

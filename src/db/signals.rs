@@ -176,3 +176,42 @@ impl Signals<'_> {
         )
     }
 }
+
+/// A signal as the customer history pages it: the view and its cursor position.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HistoryRow {
+    pub view_json: String,
+    pub created_at: i64,
+    pub message_id: String,
+}
+
+impl Signals<'_> {
+    /// Visible signals in `channels` (a customer's tier scope), newest first, strictly before
+    /// `before` = (created_at, message_id). The channel list travels as one JSON parameter, so
+    /// a scope of any size is one bound value.
+    pub async fn history(
+        &self,
+        tenant: &str,
+        channels: &[String],
+        before: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<HistoryRow>> {
+        let list = serde_json::to_string(channels).unwrap_or_else(|_| "[]".into());
+        let (at, id) = match before {
+            Some((at, id)) => (Some(at), id),
+            None => (None, ""),
+        };
+        self.db
+            .stmt(
+                "SELECT view_json, created_at, message_id FROM signals WHERE tenant_key = ?1 \
+                 AND channel_id IN (SELECT value FROM json_each(?2)) AND deleted = 0 \
+                 AND view_json IS NOT NULL AND created_at IS NOT NULL \
+                 AND (?3 IS NULL OR created_at < ?3 OR (created_at = ?3 AND message_id < ?4)) \
+                 ORDER BY created_at DESC, message_id DESC LIMIT ?5",
+                &[s(tenant), s(&list), opt_n(at), s(id), n(limit as i64)],
+            )?
+            .all()
+            .await?
+            .results()
+    }
+}

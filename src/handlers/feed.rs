@@ -59,6 +59,7 @@ async fn issue_ticket(req: &mut Request, cx: &Cx) -> ApiResult {
         e: cx.now + ttl_ms,
         n: hex(&random_bytes::<8>()),
         s: Some("admin".into()),
+        u: None,
     };
     let ticket = ticket::sign(&claims, secret.as_bytes());
     let url = req.url().or_unavailable("request url")?;
@@ -117,6 +118,12 @@ async fn connect(req: &mut Request, cx: &Cx) -> ApiResult {
     if let Some(channels) = &claims.c {
         let list: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
         query.push_str(&format!("&channels={}", list.join(",")));
+    }
+    if let Some(customer) = claims.customer() {
+        query.push_str(&format!("&customer={customer}"));
+        if let Some(until) = claims.u {
+            query.push_str(&format!("&until={until}"));
+        }
     }
     // One copy made by the runtime, rather than a boundary crossing per header: a reconnect
     // storm is a thousand of these.

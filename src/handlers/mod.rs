@@ -13,11 +13,13 @@ use crate::config::Config;
 use crate::http::{self, header};
 use crate::runtime::{log, new_correlation_id, now_ms};
 
+mod account;
 mod admin;
 mod connector;
 mod context;
 mod feed;
 mod health;
+mod pages;
 
 pub use context::Cx;
 
@@ -94,5 +96,7 @@ async fn handle(req: &mut Request, cx: &Cx, route: Route) -> http::ApiResult {
             crate::auth::admin(req, cx)?;
             admin::handle(req, cx, route).await
         }
+        Route::Account { tenant, route } => account::handle(req, cx, &tenant, route).await,
+        Route::Page { tenant, path } => pages::serve(req, cx, &tenant, &path).await,
     }
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Api } from '../../harness/client.mjs';
+import { Customer } from '../../harness/customer.mjs';
 import { freePort, ROOT } from '../../harness/process.mjs';
 import { startServer } from '../../harness/worker.mjs';
 
@@ -146,4 +147,25 @@ test('a refused admin token is reported and exits 0; an unreachable server exits
   r = await seed(`http://127.0.0.1:${await freePort()}`);
   assert.equal(r.code, 1, r.out);
   assert.match(r.out, /seed failed: .* is not reachable/);
+});
+
+test('the demo customer signs in and holds Basic; a password changed since gets a reset link, not a silent reset', async () => {
+  let r = await seed();
+  assert.equal(r.code, 0, r.out);
+  const c = credentials();
+  assert.equal(c.customer_url, `${server.baseUrl}/t/demo/`);
+  assert.ok(r.out.includes(`/t/demo/`) && r.out.includes(c.customer_email));
+  const customer = new Customer(server.baseUrl, 'demo');
+  await customer.login(c.customer_email, c.customer_password);
+  const me = await customer.get('me');
+  assert.equal(me.json.access.tier.key, 'basic');
+  assert.deepEqual(me.json.channels.available.map((x) => x.channel_id), [SOURCE]);
+
+  const changed = await customer.post('password', { current_password: c.customer_password, new_password: 'the customer chose this' });
+  assert.equal(changed.status, 200, changed.text);
+  r = await seed();
+  assert.equal(r.code, 0, r.out);
+  assert.ok(notes(r.out).some((n) => /stored password was refused/.test(n)), r.out);
+  assert.match(credentials().customer_reset_url, /\/t\/demo\/reset\/#token=/);
+  await new Customer(server.baseUrl, 'demo').login(c.customer_email, 'the customer chose this');
 });

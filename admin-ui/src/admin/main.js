@@ -6,6 +6,8 @@ import { hashSegments, matchRoute } from '../shared/router.js';
 import { adminToken, createSession } from '../shared/session.js';
 import { startClock } from '../shared/signal-card.js';
 import { renderConnector } from './connector/index.js';
+import { renderCustomer, renderCustomers } from './customers.js';
+import { renderPlans } from './plans.js';
 import { renderSignIn } from './signin.js';
 import { renderTenant } from './tenant.js';
 import { renderTenants } from './tenants.js';
@@ -13,6 +15,9 @@ import { renderTenants } from './tenants.js';
 // First match wins; the last route matches every hash.
 const ROUTES = [
   { name: 'connector', path: 't/:tenant/c/:connector', render: (root, ctx, p) => renderConnector(root, ctx, p.tenant, p.connector) },
+  { name: 'customer', path: 't/:tenant/customers/:id', render: (root, ctx, p) => renderCustomer(root, ctx, p.tenant, p.id) },
+  { name: 'customers', path: 't/:tenant/customers', render: (root, ctx, p) => renderCustomers(root, ctx, p.tenant) },
+  { name: 'plans', path: 't/:tenant/plans', render: (root, ctx, p) => renderPlans(root, ctx, p.tenant) },
   { name: 'tenant', path: 't/:tenant', render: (root, ctx, p) => renderTenant(root, ctx, p.tenant) },
   { name: 'tenants', path: '', render: (root, ctx) => renderTenants(root, ctx) },
 ];

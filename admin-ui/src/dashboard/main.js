@@ -2,7 +2,8 @@
 //
 // Authorisation, for now: `?ticket=<feed ticket>` in the URL (a one-off link; the ticket is
 // removed from the address bar once read), or an admin token + tenant key entered in the form,
-// which mints fresh tickets for every (re)connection. Customer sessions will replace the latter.
+// which mints fresh tickets for every (re)connection. This is the operators' view of a whole
+// tenant; customers follow their tier's channels on the tenant's own pages (/t/{tenant}/).
 //
 // The list is driven only by feed frames: a snapshot, then signal.created/updated/deleted
 // applied idempotently by discord_message_id. After a drop the feed resumes with `since`.
@@ -99,7 +100,7 @@ function renderForm(notice, error) {
   notice ? h('p', { class: 'notice', attrs: { role: 'status' } }, notice) : null,
   error ? inlineError(error) : null,
   field('Tenant key', tenantInput).wrap,
-  field('Access token', tokenInput, 'For now, an operator (admin) token. Kept in this tab only.').wrap,
+  field('Access token', tokenInput, 'The operator (admin) token. Kept in this tab only. Customers sign in on their tenant’s page, /t/<tenant>/.').wrap,
   errors,
   h('div', { class: 'form-actions' }, submit));
   main.replaceChildren(form);

@@ -13,3 +13,11 @@ async function check() {
   }
 }
 check();
+
+// "Customer pages": a tenant's public prefix.
+const go = document.getElementById('customer-go');
+go.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const key = go.elements.tenant.value.trim();
+  if (key) window.location.assign(`/t/${encodeURIComponent(key)}/`);
+});

@@ -3,19 +3,29 @@
 import { h } from './dom.js';
 
 export class ApiError extends Error {
-  constructor({ status, code, message, correlationId, details }) {
+  constructor({ status, code, message, correlationId, details, retryAfter }) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.correlationId = correlationId ?? null;
     this.details = details ?? [];
+    /** Seconds from a Retry-After header (429/503), or null. */
+    this.retryAfter = retryAfter ?? null;
   }
 }
 
-export function createApi({ token, onUnauthorized } = {}) {
+/**
+ * @param {object} [o]
+ * @param {string|(() => string|null)} [o.token] a bearer token (the operator pages)
+ * @param {(err: ApiError) => void} [o.onUnauthorized] called on every 401
+ * @param {RequestCredentials} [o.credentials] 'omit' (default: bearer-token pages send no
+ *   cookies) or 'same-origin' (the customer pages, whose session is an HttpOnly cookie)
+ * @param {(method: string) => object} [o.headers] extra headers per request (a CSRF token)
+ */
+export function createApi({ token, onUnauthorized, credentials = 'omit', headers: extraHeaders } = {}) {
   async function request(method, path, body) {
-    const headers = { accept: 'application/json' };
+    const headers = { accept: 'application/json', ...(extraHeaders?.(method) ?? {}) };
     const t = typeof token === 'function' ? token() : token;
     if (t) headers.authorization = `Bearer ${t}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -26,7 +36,7 @@ export function createApi({ token, onUnauthorized } = {}) {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         cache: 'no-store',
-        credentials: 'omit',
+        credentials,
       });
     } catch (e) {
       throw new ApiError({ status: 0, code: 'network_error', message: `could not reach the server (${e.message})` });
@@ -41,6 +51,7 @@ export function createApi({ token, onUnauthorized } = {}) {
         message: json?.message ?? (text.slice(0, 200) || res.statusText),
         correlationId: json?.correlation_id ?? res.headers.get('x-correlation-id'),
         details: json?.details,
+        retryAfter: retryAfterSeconds(res.headers.get('retry-after')),
       });
       if (res.status === 401 && onUnauthorized) onUnauthorized(err);
       throw err;
@@ -54,6 +65,13 @@ export function createApi({ token, onUnauthorized } = {}) {
     patch: (p, b = {}) => request('PATCH', p, b),
     del: (p) => request('DELETE', p),
   };
+}
+
+function retryAfterSeconds(value) {
+  if (!value) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, Math.ceil((at - Date.now()) / 1000)) : null;
 }
 
 /** Path segment escaping for ids typed by operators. */

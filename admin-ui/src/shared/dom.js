@@ -127,6 +127,7 @@ const ICONS = {
   // 24×24 stroke icons
   clip: 'M21 12.5l-8.5 8.5a5 5 0 01-7-7L14 5.5a3.3 3.3 0 014.7 4.7l-8.4 8.4a1.7 1.7 0 01-2.4-2.4L15.5 8.6',
   thread: 'M4 6h16M4 12h10M4 18h7',
+  lock: 'M7 11V8a5 5 0 0110 0v3M5 11h14v10H5z',
 };
 
 /** A decorative inline SVG icon (aria-hidden). */

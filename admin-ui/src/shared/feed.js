@@ -21,9 +21,14 @@ export class LiveFeed {
    * @param {(frame: object) => void} opts.onFrame called for every frame, batches flattened
    * @param {(s: {state: string, detail?: string, retryInMs?: number, error?: Error}) => void} [opts.onStatus]
    * @param {boolean} [opts.fixedUrl] the URL cannot be renewed (a ticket from the page URL)
+   * @param {(ev: CloseEvent) => ('stop'|'soon'|undefined)} [opts.onClose] decides what a close
+   *   from the server means: 'stop' (no retry; state `stopped` with the close reason), 'soon'
+   *   (reconnect after a short jitter, not the backoff: the server asked for it), or the
+   *   default (retry with backoff)
    */
-  constructor({ connectUrl, onFrame, onStatus = () => {}, fixedUrl = false }) {
+  constructor({ connectUrl, onFrame, onStatus = () => {}, fixedUrl = false, onClose }) {
     this.connectUrl = connectUrl;
+    this.onClose = onClose;
     this.onFrame = onFrame;
     this.onStatus = onStatus;
     this.fixedUrl = fixedUrl;
@@ -103,6 +108,20 @@ export class LiveFeed {
       this.ws = null;
       clearInterval(this.timers.ping);
       if (this.stopped) return;
+      const verdict = opened ? this.onClose?.(ev) : undefined;
+      if (verdict === 'stop') {
+        this.stop(ev.reason || `closed (${ev.code})`);
+        return;
+      }
+      if (verdict === 'soon') {
+        // Every subscriber of a changed scope is told at once: spread their reconnections.
+        this.attempt = 0;
+        const delay = 100 + Math.round(Math.random() * 400);
+        this.setState('reconnecting', { detail: ev.reason || 'scope changed', retryInMs: delay });
+        clearTimeout(this.timers.retry);
+        this.timers.retry = setTimeout(() => this.connectNow(), delay);
+        return;
+      }
       if (!opened) this.failedOpens += 1;
       if (this.fixedUrl && this.failedOpens >= 3) {
         this.stopped = true;

@@ -24,6 +24,8 @@ pub enum ErrorKind {
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
+    /// Too many attempts (login, signup, reset requests); `Retry-After` says when to retry.
+    TooManyRequests,
     /// A WebSocket endpoint reached without `Upgrade: websocket`.
     UpgradeRequired,
     /// Our own transient fault (storage, a dependency). Retryable.
@@ -43,6 +45,7 @@ impl ErrorKind {
             ErrorKind::Conflict => 409,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
+            ErrorKind::TooManyRequests => 429,
             ErrorKind::UpgradeRequired => 426,
             ErrorKind::Internal => 500,
             ErrorKind::Unavailable => 503,
@@ -60,6 +63,7 @@ impl ErrorKind {
             ErrorKind::Conflict => "conflict",
             ErrorKind::PayloadTooLarge => "payload_too_large",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
+            ErrorKind::TooManyRequests => "throttled",
             ErrorKind::UpgradeRequired => "upgrade_required",
             ErrorKind::Internal => "internal_error",
             ErrorKind::Unavailable => "unavailable",
@@ -195,6 +199,7 @@ mod tests {
             ErrorKind::PayloadTooLarge,
             ErrorKind::UnsupportedMediaType,
             ErrorKind::UpgradeRequired,
+            ErrorKind::TooManyRequests,
         ] {
             assert!((400..500).contains(&kind.status()), "{kind:?}");
             assert!(!kind.is_retryable());

@@ -8,9 +8,6 @@
 //!
 //! Areas still to come, each a new [`Route`] variant with its own enum and matcher, its first
 //! segment added to [`API_TOP_LEVEL`] and to `run_worker_first` in `wrangler.toml`:
-//! - customer account: the API under `/v1/account/...` (matched before the feed area takes the
-//!   rest of `/v1`); the customer pages under `/t/{tenant}/...` stay static assets unless a
-//!   page needs the worker first;
 //! - webhooks: `/webhooks/sellapp/{tenant}`;
 //! - OAuth: `/oauth/discord/...`.
 
@@ -25,6 +22,11 @@ pub enum Route {
     Feed(FeedRoute),
     /// The operator API under `/v1/admin` (bearer `ADMIN_TOKEN` for the whole area).
     Admin(AdminRoute),
+    /// The customer API of one tenant: `/v1/account/{tenant}/...` (session cookie).
+    Account { tenant: String, route: AccountRoute },
+    /// A tenant's public pages, `/t/{tenant}/{path}`: static assets the worker serves after
+    /// checking the tenant exists, so one page build serves every tenant.
+    Page { tenant: String, path: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +60,7 @@ fn s(segment: &str) -> String {
 /// The first path segment of every API route. `wrangler.toml`'s `run_worker_first` must list
 /// each (a test checks), so the platform never looks an API path up as a static asset; a
 /// route whose first segment is missing here is unreachable.
-pub const API_TOP_LEVEL: &[&str] = &["health", "connectors", "ingest", "v1"];
+pub const API_TOP_LEVEL: &[&str] = &["health", "connectors", "ingest", "v1", "t"];
 
 /// Matches a method and a path (without query string). `HEAD` is treated as `GET`.
 pub fn match_route(method: &str, path: &str) -> Matched<Route> {
@@ -73,7 +75,25 @@ pub fn match_route(method: &str, path: &str) -> Matched<Route> {
             ConnectorRoute::matching(method, &segs).map(Route::Connector)
         }
         ["v1", "admin", rest @ ..] => AdminRoute::matching(method, rest).map(Route::Admin),
+        // Before the feed area, which takes the rest of `/v1`.
+        ["v1", "account", t, rest @ ..] => {
+            AccountRoute::matching(method, rest).map(|route| Route::Account {
+                tenant: s(t),
+                route,
+            })
+        }
         ["v1", rest @ ..] => FeedRoute::matching(method, rest).map(Route::Feed),
+        ["t", t, rest @ ..] if !t.is_empty() => pick(
+            method,
+            "GET",
+            [(
+                "GET",
+                Route::Page {
+                    tenant: s(t),
+                    path: rest.join("/"),
+                },
+            )],
+        ),
         _ => Err(RouteError::NotFound),
     }
 }
@@ -130,6 +150,52 @@ impl FeedRoute {
     }
 }
 
+/// The customer API under `/v1/account/{tenant}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountRoute {
+    /// `POST .../signup`
+    Signup,
+    /// `POST .../login`
+    Login,
+    /// `POST .../logout`
+    Logout,
+    /// `GET .../session`
+    Session,
+    /// `GET .../me`: the dashboard's account, access and channels.
+    Me,
+    /// `POST .../password`
+    ChangePassword,
+    /// `POST .../password-reset-requests` ("forgot password")
+    RequestReset,
+    /// `POST .../password-reset`
+    Reset,
+    /// `POST .../feed-tickets`
+    FeedTicket,
+    /// `GET .../signals`: history, paged with a cursor.
+    Signals,
+}
+
+impl AccountRoute {
+    /// `segs` follow `/v1/account/{t}`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        let post = |r: Self| pick(method, "POST", [("POST", r)]);
+        let get = |r: Self| pick(method, "GET", [("GET", r)]);
+        match segs {
+            ["signup"] => post(Self::Signup),
+            ["login"] => post(Self::Login),
+            ["logout"] => post(Self::Logout),
+            ["session"] => get(Self::Session),
+            ["me"] => get(Self::Me),
+            ["password"] => post(Self::ChangePassword),
+            ["password-reset-requests"] => post(Self::RequestReset),
+            ["password-reset"] => post(Self::Reset),
+            ["feed-tickets"] => post(Self::FeedTicket),
+            ["signals"] => get(Self::Signals),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
 /// The operator API, one variant per resource. The path parameters that scope a resource
 /// (tenant, connector) sit here; the leaf enums carry only what identifies an item within it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +240,18 @@ pub enum AdminRoute {
         tenant: String,
         route: FeedStatsRoute,
     },
+    /// `/v1/admin/tenants/{tenant}/tiers[/{tier}]`
+    Tiers { tenant: String, route: TiersRoute },
+    /// `/v1/admin/tenants/{tenant}/channel-visibility[/{channel}]`
+    Visibility {
+        tenant: String,
+        route: VisibilityRoute,
+    },
+    /// `/v1/admin/tenants/{tenant}/customers[/{customer}[/...]]`
+    Customers {
+        tenant: String,
+        route: CustomersRoute,
+    },
 }
 
 impl AdminRoute {
@@ -198,6 +276,24 @@ impl AdminRoute {
             }
             ["tenants", t, "feed-stats", rest @ ..] => {
                 FeedStatsRoute::matching(method, rest).map(|route| Self::FeedStats {
+                    tenant: s(t),
+                    route,
+                })
+            }
+            ["tenants", t, "tiers", rest @ ..] => {
+                TiersRoute::matching(method, rest).map(|route| Self::Tiers {
+                    tenant: s(t),
+                    route,
+                })
+            }
+            ["tenants", t, "channel-visibility", rest @ ..] => {
+                VisibilityRoute::matching(method, rest).map(|route| Self::Visibility {
+                    tenant: s(t),
+                    route,
+                })
+            }
+            ["tenants", t, "customers", rest @ ..] => {
+                CustomersRoute::matching(method, rest).map(|route| Self::Customers {
                     tenant: s(t),
                     route,
                 })
@@ -480,6 +576,106 @@ impl FeedStatsRoute {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TiersRoute {
+    /// `GET .../tiers`
+    List,
+    /// `POST .../tiers`
+    Create,
+    /// `PATCH .../tiers/{tier}`
+    Patch { tier: String },
+    /// `DELETE .../tiers/{tier}`
+    Delete { tier: String },
+}
+
+impl TiersRoute {
+    /// `segs` follow `/v1/admin/tenants/{t}/tiers`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(
+                method,
+                "GET, POST",
+                [("GET", Self::List), ("POST", Self::Create)],
+            ),
+            [k] => pick(
+                method,
+                "PATCH, DELETE",
+                [
+                    ("PATCH", Self::Patch { tier: s(k) }),
+                    ("DELETE", Self::Delete { tier: s(k) }),
+                ],
+            ),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VisibilityRoute {
+    /// `GET .../channel-visibility`
+    List,
+    /// `PUT .../channel-visibility/{channel}`
+    Put { channel: String },
+}
+
+impl VisibilityRoute {
+    /// `segs` follow `/v1/admin/tenants/{t}/channel-visibility`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::List)]),
+            [ch] => pick(method, "PUT", [("PUT", Self::Put { channel: s(ch) })]),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomersRoute {
+    /// `GET .../customers?q=`
+    List,
+    /// `GET .../customers/{c}`
+    Get { customer: String },
+    /// `GET .../customers/{c}/history`
+    History { customer: String },
+    /// `POST .../customers/{c}/grants`
+    Grant { customer: String },
+    /// `POST .../customers/{c}/entitlements/{e}/revoke`
+    Revoke {
+        customer: String,
+        entitlement: String,
+    },
+    /// `POST .../customers/{c}/reset-link`
+    ResetLink { customer: String },
+    /// `POST .../customers/{c}/disable`
+    Disable { customer: String },
+    /// `POST .../customers/{c}/enable`
+    Enable { customer: String },
+    /// `POST .../customers/{c}/revoke-sessions`
+    RevokeSessions { customer: String },
+}
+
+impl CustomersRoute {
+    /// `segs` follow `/v1/admin/tenants/{t}/customers`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        let post = |r: Self| pick(method, "POST", [("POST", r)]);
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::List)]),
+            [c] => pick(method, "GET", [("GET", Self::Get { customer: s(c) })]),
+            [c, "history"] => pick(method, "GET", [("GET", Self::History { customer: s(c) })]),
+            [c, "grants"] => post(Self::Grant { customer: s(c) }),
+            [c, "entitlements", e, "revoke"] => post(Self::Revoke {
+                customer: s(c),
+                entitlement: s(e),
+            }),
+            [c, "reset-link"] => post(Self::ResetLink { customer: s(c) }),
+            [c, "disable"] => post(Self::Disable { customer: s(c) }),
+            [c, "enable"] => post(Self::Enable { customer: s(c) }),
+            [c, "revoke-sessions"] => post(Self::RevokeSessions { customer: s(c) }),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,9 +714,31 @@ mod tests {
         })
     }
 
+    fn account(route: AccountRoute) -> Route {
+        Route::Account {
+            tenant: T.into(),
+            route,
+        }
+    }
+
+    fn tiers(route: TiersRoute) -> Route {
+        Route::Admin(AdminRoute::Tiers {
+            tenant: T.into(),
+            route,
+        })
+    }
+
+    fn customers(route: CustomersRoute) -> Route {
+        Route::Admin(AdminRoute::Customers {
+            tenant: T.into(),
+            route,
+        })
+    }
+
     /// One value of every leaf variant, with the path parameters above.
     fn every_route() -> Vec<Route> {
         let c = || C.to_string();
+        let cu = || "cus_1".to_string();
         let (ch, src, dst) = ("111", "222", "333");
         vec![
             Route::Health,
@@ -572,6 +790,44 @@ mod tests {
                 tenant: T.into(),
                 route: FeedStatsRoute::Get,
             }),
+            account(AccountRoute::Signup),
+            account(AccountRoute::Login),
+            account(AccountRoute::Logout),
+            account(AccountRoute::Session),
+            account(AccountRoute::Me),
+            account(AccountRoute::ChangePassword),
+            account(AccountRoute::RequestReset),
+            account(AccountRoute::Reset),
+            account(AccountRoute::FeedTicket),
+            account(AccountRoute::Signals),
+            Route::Page {
+                tenant: T.into(),
+                path: "login".into(),
+            },
+            tiers(TiersRoute::List),
+            tiers(TiersRoute::Create),
+            tiers(TiersRoute::Patch { tier: "pro".into() }),
+            tiers(TiersRoute::Delete { tier: "pro".into() }),
+            Route::Admin(AdminRoute::Visibility {
+                tenant: T.into(),
+                route: VisibilityRoute::List,
+            }),
+            Route::Admin(AdminRoute::Visibility {
+                tenant: T.into(),
+                route: VisibilityRoute::Put { channel: ch.into() },
+            }),
+            customers(CustomersRoute::List),
+            customers(CustomersRoute::Get { customer: cu() }),
+            customers(CustomersRoute::History { customer: cu() }),
+            customers(CustomersRoute::Grant { customer: cu() }),
+            customers(CustomersRoute::Revoke {
+                customer: cu(),
+                entitlement: "ent_1".into(),
+            }),
+            customers(CustomersRoute::ResetLink { customer: cu() }),
+            customers(CustomersRoute::Disable { customer: cu() }),
+            customers(CustomersRoute::Enable { customer: cu() }),
+            customers(CustomersRoute::RevokeSessions { customer: cu() }),
         ]
     }
 
@@ -597,6 +853,22 @@ mod tests {
                 let (method, tail) = admin_sample(r);
                 (method, format!("/v1/admin/{tail}"))
             }
+            Route::Account { tenant, route } => {
+                let (method, leaf) = match route {
+                    AccountRoute::Signup => ("POST", "signup"),
+                    AccountRoute::Login => ("POST", "login"),
+                    AccountRoute::Logout => ("POST", "logout"),
+                    AccountRoute::Session => ("GET", "session"),
+                    AccountRoute::Me => ("GET", "me"),
+                    AccountRoute::ChangePassword => ("POST", "password"),
+                    AccountRoute::RequestReset => ("POST", "password-reset-requests"),
+                    AccountRoute::Reset => ("POST", "password-reset"),
+                    AccountRoute::FeedTicket => ("POST", "feed-tickets"),
+                    AccountRoute::Signals => ("GET", "signals"),
+                };
+                (method, format!("/v1/account/{tenant}/{leaf}"))
+            }
+            Route::Page { tenant, path } => ("GET", format!("/t/{tenant}/{path}")),
         }
     }
 
@@ -686,6 +958,54 @@ mod tests {
             AdminRoute::FeedStats { tenant, route } => match route {
                 FeedStatsRoute::Get => ("GET", format!("tenants/{tenant}/feed-stats")),
             },
+            AdminRoute::Tiers { tenant, route } => {
+                let base = format!("tenants/{tenant}/tiers");
+                match route {
+                    TiersRoute::List => ("GET", base),
+                    TiersRoute::Create => ("POST", base),
+                    TiersRoute::Patch { tier } => ("PATCH", format!("{base}/{tier}")),
+                    TiersRoute::Delete { tier } => ("DELETE", format!("{base}/{tier}")),
+                }
+            }
+            AdminRoute::Visibility { tenant, route } => {
+                let base = format!("tenants/{tenant}/channel-visibility");
+                match route {
+                    VisibilityRoute::List => ("GET", base),
+                    VisibilityRoute::Put { channel } => ("PUT", format!("{base}/{channel}")),
+                }
+            }
+            AdminRoute::Customers { tenant, route } => {
+                let base = format!("tenants/{tenant}/customers");
+                match route {
+                    CustomersRoute::List => ("GET", base),
+                    CustomersRoute::Get { customer } => ("GET", format!("{base}/{customer}")),
+                    CustomersRoute::History { customer } => {
+                        ("GET", format!("{base}/{customer}/history"))
+                    }
+                    CustomersRoute::Grant { customer } => {
+                        ("POST", format!("{base}/{customer}/grants"))
+                    }
+                    CustomersRoute::Revoke {
+                        customer,
+                        entitlement,
+                    } => (
+                        "POST",
+                        format!("{base}/{customer}/entitlements/{entitlement}/revoke"),
+                    ),
+                    CustomersRoute::ResetLink { customer } => {
+                        ("POST", format!("{base}/{customer}/reset-link"))
+                    }
+                    CustomersRoute::Disable { customer } => {
+                        ("POST", format!("{base}/{customer}/disable"))
+                    }
+                    CustomersRoute::Enable { customer } => {
+                        ("POST", format!("{base}/{customer}/enable"))
+                    }
+                    CustomersRoute::RevokeSessions { customer } => {
+                        ("POST", format!("{base}/{customer}/revoke-sessions"))
+                    }
+                }
+            }
         }
     }
 
@@ -714,7 +1034,7 @@ mod tests {
         requests.dedup();
         assert_eq!(requests.len(), all.len(), "two routes share a request");
         // One per leaf variant: an entry dropped from the list fails here.
-        assert_eq!(all.len(), 30);
+        assert_eq!(all.len(), 30 + 11 + 6 + 9);
     }
 
     /// Every other method on a route's path is refused with the path's full method list, and
@@ -837,6 +1157,54 @@ mod tests {
                 channel: "guilds".into()
             }))
         );
+    }
+
+    /// The account area is matched before the feed area takes the rest of `/v1`, and a tenant
+    /// named like an account action stays a tenant.
+    #[test]
+    fn account_and_page_routes() {
+        assert_eq!(
+            match_route("POST", "/v1/account/feed-tickets/feed-tickets"),
+            Ok(Route::Account {
+                tenant: "feed-tickets".into(),
+                route: AccountRoute::FeedTicket
+            })
+        );
+        assert_eq!(
+            match_route("GET", "/v1/account/t1/login"),
+            Err(RouteError::MethodNotAllowed { allow: "POST" })
+        );
+        assert_eq!(
+            match_route("GET", "/t/demo/"),
+            Ok(Route::Page {
+                tenant: "demo".into(),
+                path: String::new()
+            })
+        );
+        assert_eq!(
+            match_route("GET", "/t/demo/reset/index.html"),
+            Ok(Route::Page {
+                tenant: "demo".into(),
+                path: "reset/index.html".into()
+            })
+        );
+        assert_eq!(
+            match_route("POST", "/t/demo/login"),
+            Err(RouteError::MethodNotAllowed { allow: "GET" })
+        );
+        for path in [
+            "/t",
+            "/t/",
+            "/v1/account",
+            "/v1/account/t1",
+            "/v1/account/t1/nope",
+        ] {
+            assert_eq!(
+                match_route("GET", path),
+                Err(RouteError::NotFound),
+                "{path}"
+            );
+        }
     }
 
     #[test]

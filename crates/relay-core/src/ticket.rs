@@ -25,9 +25,21 @@ pub struct TicketClaims {
     pub e: i64,
     /// Nonce (hex), so two tickets issued in the same millisecond differ.
     pub n: String,
-    /// Who asked for it (`admin`, later a customer id); for logs.
+    /// Who asked for it: `admin`, or `customer:<id>` (the tenant object tags the socket with
+    /// the customer so an entitlement change reaches it at once).
     #[serde(default)]
     pub s: Option<String>,
+    /// For a customer: when the access the scope reflects may change by itself (an entitlement
+    /// ending or starting), Unix ms; the object closes the socket then so it re-tickets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub u: Option<i64>,
+}
+
+impl TicketClaims {
+    /// The customer a ticket was issued to, if any.
+    pub fn customer(&self) -> Option<&str> {
+        self.s.as_deref().and_then(|s| s.strip_prefix("customer:"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +95,7 @@ mod tests {
             e: exp,
             n: "ab12".into(),
             s: Some("admin".into()),
+            u: None,
         }
     }
 

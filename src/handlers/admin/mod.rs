@@ -9,6 +9,7 @@ use crate::handlers::context::Cx;
 use crate::http::{ApiResult, OrUnavailable};
 
 mod connectors;
+mod customers;
 mod discovery;
 mod feed_stats;
 mod lookup;
@@ -18,6 +19,8 @@ mod signals;
 mod sources;
 mod tenants;
 mod threads;
+mod tiers;
+mod visibility;
 
 pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult {
     // Every admin route reads D1: without it none can answer, so say so before parsing anything.
@@ -53,6 +56,13 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult 
         AdminRoute::Threads { tenant, route } => threads::handle(cx, &db, &tenant, route).await,
         AdminRoute::FeedStats { tenant, route } => {
             feed_stats::handle(cx, &db, &tenant, route).await
+        }
+        AdminRoute::Tiers { tenant, route } => tiers::handle(req, cx, &db, &tenant, route).await,
+        AdminRoute::Visibility { tenant, route } => {
+            visibility::handle(req, cx, &db, &tenant, route).await
+        }
+        AdminRoute::Customers { tenant, route } => {
+            customers::handle(req, cx, &db, &tenant, route).await
         }
     }
 }
