@@ -550,3 +550,100 @@ fn a_plan_becomes_calls_with_reasons_grants_first() {
     });
     assert!(matches!(c.as_slice(), [RoleCall::Kick(_)]));
 }
+
+#[test]
+fn the_picker_lists_roles_highest_first_with_warnings() {
+    let g = bot_guild(MANAGE_ROLES);
+    let bot = facts(900, &[2]);
+    let opts = role_options(&g, &bot);
+    let order: Vec<_> = opts.iter().map(|o| o.id.get()).collect();
+    assert_eq!(order, vec![12, 2, 13, 11, 40]);
+    let problem = |id: u64| {
+        opts.iter()
+            .find(|o| o.id.get() == id)
+            .unwrap()
+            .problem
+            .as_ref()
+            .map(|e| e.code)
+    };
+    assert_eq!(problem(12), Some(ErrorCode::RoleAboveBot));
+    assert_eq!(problem(11), None);
+    assert_eq!(problem(40), Some(ErrorCode::RoleManaged));
+}
+
+fn refused(
+    kind: relay_discord::ErrorKind,
+    status: u16,
+    code: Option<u32>,
+) -> relay_discord::DiscordError {
+    relay_discord::DiscordError {
+        kind,
+        error_code: std::borrow::Cow::Borrowed("discord_test"),
+        message: "no".into(),
+        status: Some(status),
+        discord_code: code,
+        errors: None,
+        field: None,
+        retry_at_ms: Some(42),
+    }
+}
+
+#[test]
+fn only_an_accepted_change_moves_the_ledger() {
+    use relay_discord::ErrorKind as K;
+    let r = Id::new(11);
+    let mut l = Ledger::default();
+    assert_eq!(
+        record_outcome(&mut l, Made::Role(r, RoleChange::Grant), Ok(())),
+        ChangeResult::Done
+    );
+    assert_eq!(l.granted, set(&[11]));
+
+    let mut l2 = l.clone();
+    assert_eq!(
+        record_outcome(
+            &mut l2,
+            Made::Role(r, RoleChange::Revoke),
+            Err(&refused(K::RateLimited, 429, None))
+        ),
+        ChangeResult::Retry { at_ms: Some(42) }
+    );
+    assert_eq!(l2, l);
+    match record_outcome(
+        &mut l2,
+        Made::Role(r, RoleChange::Revoke),
+        Err(&refused(K::Permanent, 403, Some(50013))),
+    ) {
+        ChangeResult::Failed(e) => assert_eq!(e.code, ErrorCode::RoleChangeRefused),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(l2, l);
+    assert_eq!(
+        record_outcome(
+            &mut l2,
+            Made::Role(r, RoleChange::Grant),
+            Err(&refused(K::Permanent, 404, Some(10007)))
+        ),
+        ChangeResult::MemberGone
+    );
+    match record_outcome(
+        &mut l2,
+        Made::Role(r, RoleChange::Grant),
+        Err(&refused(K::Permanent, 404, Some(10011))),
+    ) {
+        ChangeResult::Failed(e) => assert_eq!(e.code, ErrorCode::RoleUnknown),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(l2, l);
+    // A kick of someone already gone is done.
+    assert_eq!(
+        record_outcome(
+            &mut l2,
+            Made::Kick(7),
+            Err(&refused(K::Permanent, 404, Some(10007)))
+        ),
+        ChangeResult::Done
+    );
+    assert_eq!(l2.kicked_for_lapse_at_ms, Some(7));
+    assert!(l2.granted.is_empty());
+}

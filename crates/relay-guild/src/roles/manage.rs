@@ -144,3 +144,31 @@ pub fn screen(plan: Plan, guild: &GuildFacts, bot: &MemberFacts, member: &Member
     };
     out
 }
+
+/// A role as the console's picker offers it: every role of the guild but @everyone, highest
+/// first, each with the reason the bot could not manage it (shown as a warning next to it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RoleOption {
+    pub id: Id<RoleMarker>,
+    pub name: String,
+    pub position: i64,
+    pub problem: Option<GuildError>,
+}
+
+pub fn role_options(guild: &GuildFacts, bot: &MemberFacts) -> Vec<RoleOption> {
+    let mut roles: Vec<_> = guild
+        .roles
+        .values()
+        .filter(|r| r.id != guild.everyone_role_id())
+        .collect();
+    roles.sort_by_key(|r| std::cmp::Reverse(rank(r)));
+    roles
+        .into_iter()
+        .map(|r| RoleOption {
+            id: r.id,
+            name: r.name.clone(),
+            position: r.position,
+            problem: role_problem(guild, bot, r.id),
+        })
+        .collect()
+}

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod lapse;
 pub mod link;
 pub mod manage;
+pub mod outcome;
 pub mod reason;
 pub mod reconcile;
 
@@ -16,6 +17,7 @@ pub use lapse::{
     evaluate, EndCause, Entitlement, Evaluation, LapseAction, LapseSettings, Standing,
 };
 pub use link::{relink, unlink};
-pub use manage::{kick_problem, role_problem, screen, Screened};
+pub use manage::{kick_problem, role_options, role_problem, screen, RoleOption, Screened};
+pub use outcome::{record_outcome, ChangeResult, Made};
 pub use reason::{audit_reason, ChangeReason};
 pub use reconcile::{calls, Linked, MemberPlan, Reconciliation, RoleCall};
