@@ -154,15 +154,20 @@ pub fn classify_call(call: Call, err: &DiscordError) -> CallFailure {
                 at_ms: err.retry_at_ms,
             }
         }
-        DiscordKind::Permanent | DiscordKind::Unauthorized => {}
-        DiscordKind::Invalid | DiscordKind::Decode | DiscordKind::Internal => {
+        DiscordKind::Permanent => {}
+        // A refused bot token stops every call (the platform layer halts on 401); it says
+        // nothing about this guild's member list.
+        DiscordKind::Unauthorized
+        | DiscordKind::Invalid
+        | DiscordKind::Decode
+        | DiscordKind::Internal => {
             return CallFailure::Fail(GuildError::new(
                 ErrorCode::AuditFailed,
                 format!("{}: {}", err.error_code, err.message),
             ))
         }
     }
-    let forbidden = matches!(err.status, Some(401 | 403));
+    let forbidden = err.status == Some(403);
     let detail = format!(
         "{} (HTTP {:?}, Discord code {:?})",
         err.message, err.status, err.discord_code

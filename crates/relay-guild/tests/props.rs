@@ -137,3 +137,75 @@ proptest! {
         prop_assert_eq!(q.expired_total, dropped);
     }
 }
+
+fn any_desired() -> impl Strategy<Value = Desired> {
+    prop_oneof![
+        roles().prop_map(|roles| Desired::Roles { roles }),
+        (0i64..3).prop_map(|lapse_at_ms| Desired::Kick { lapse_at_ms }),
+        Just(Desired::Untouched),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+    #[test]
+    fn every_desired_state_settles_in_one_application(
+        desired in any_desired(),
+        actual in proptest::option::of(roles()),
+        granted in roles(),
+        kicked in proptest::option::of(0i64..3),
+    ) {
+        let ledger = Ledger { granted: granted.clone(), kicked_for_lapse_at_ms: kicked };
+        let plan = converge(&desired, actual.as_ref(), &ledger);
+        if actual.is_none() {
+            prop_assert!(plan.is_empty(), "nothing can be done to a non-member");
+        }
+        let mut after = actual.clone();
+        let mut l = ledger.clone();
+        plan.apply_to(&mut after, &mut l);
+        if let (Some(before), Some(now)) = (&actual, &after) {
+            for removed in before.difference(now) {
+                prop_assert!(granted.contains(removed));
+            }
+        }
+        prop_assert!(converge(&desired, after.as_ref(), &l).is_empty());
+    }
+
+    #[test]
+    fn off_or_removed_guilds_are_never_scheduled(
+        seats in proptest::option::of(0u64..20),
+        failures in 0u32..10,
+        triggered: bool,
+        in_progress: bool,
+        shadow: bool,
+        limit in 0u64..20,
+    ) {
+        use relay_guild::seats::{next_audit, CadenceInput, CadencePolicy, Mode, Snapshot};
+        let snapshot = seats.map(|n| {
+            let mut s = Snapshot::default();
+            s.record_count(SeatCount::exact(n), limit, 0, 0);
+            s.consecutive_failures = failures;
+            s
+        });
+        let at = |mode, removed| next_audit(
+            CadenceInput { mode, removed, limit, snapshot: snapshot.as_ref(), triggered, in_progress, now_ms: 1_000 },
+            &CadencePolicy::default(),
+        );
+        let live = if shadow { Mode::Shadow } else { Mode::Enforce };
+        prop_assert_eq!(at(Mode::Off, false), None);
+        prop_assert_eq!(at(Mode::Off, true), None);
+        prop_assert_eq!(at(live, true), None);
+        let next = at(live, false).unwrap();
+        if triggered || in_progress || snapshot.is_none() {
+            prop_assert_eq!(next, 1_000, "at once");
+        } else {
+            // Counted at 0: 30 s or 60 s later, doubled per failure, capped at 10 min.
+            prop_assert!((30_000..=600_000).contains(&next), "{next}");
+            if failures == 0 {
+                let over = seats.unwrap() > limit;
+                prop_assert_eq!(next, if over { 30_000 } else { 60_000 });
+            }
+        }
+    }
+}

@@ -299,6 +299,17 @@ fn transient_failures_retry_without_an_error_and_other_calls_name_their_target()
     );
     assert_eq!(code(Call::Guild, 404), ErrorCode::GuildUnavailable);
     match classify_call(
+        Call::MemberList,
+        &discord_error(DiscordKind::Unauthorized, Some(401), None),
+    ) {
+        CallFailure::Fail(e) => assert_eq!(
+            e.code,
+            ErrorCode::AuditFailed,
+            "a bad token is not a missing intent"
+        ),
+        other => panic!("{other:?}"),
+    }
+    match classify_call(
         Call::Guild,
         &discord_error(DiscordKind::Decode, Some(200), None),
     ) {
