@@ -372,6 +372,16 @@ impl EventKey {
         EventKey(format!("{event}|store:{store}|id:{subject}"))
     }
 
+    /// The key of a status seen by reconciliation: recorded (and deduped) like a webhook, so
+    /// a status change is decided once and shows in the event log, and re-reading an unchanged
+    /// invoice on every run adds nothing.
+    pub fn reconciliation(store: &StoreId, order: &OrderId, status: &InvoiceStatus) -> EventKey {
+        EventKey(format!(
+            "reconcile:{}|store:{store}|id:{order}",
+            status.as_str().to_ascii_lowercase()
+        ))
+    }
+
     /// The key of a well-signed body that is not an envelope: its SHA-256, so a redelivery of
     /// the same bytes is still a duplicate.
     pub fn unparsed(body: &[u8]) -> EventKey {
@@ -519,6 +529,17 @@ mod tests {
             Err(EnvelopeError::MissingDataId)
         );
         assert_eq!(EventKey::unparsed(b"x"), EventKey::unparsed(b"x"));
+        let (st, o) = (StoreId::new("7").unwrap(), OrderId::new("42").unwrap());
+        let refunded = EventKey::reconciliation(&st, &o, &InvoiceStatus::Refunded);
+        assert_eq!(refunded.as_str(), "reconcile:refunded|store:7|id:42");
+        assert_ne!(
+            refunded,
+            EventKey::reconciliation(&st, &o, &InvoiceStatus::Disputed)
+        );
+        assert_ne!(
+            EventKey::reconciliation(&st, &o, &InvoiceStatus::parse("WEIRD")),
+            EventKey::reconciliation(&st, &o, &InvoiceStatus::parse("ODD"))
+        );
         assert_ne!(EventKey::unparsed(b"x"), EventKey::unparsed(b"y"));
     }
 

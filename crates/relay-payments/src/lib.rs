@@ -17,6 +17,9 @@
 //! - [`outcome`]: applied / ignored / unmatched / failed, with stable reason codes, and the
 //!   HTTP status each answers (never a 4xx for a verified delivery).
 //! - [`sales`]: the console's figures from our own log.
+//! - [`api`]: the v2 invoices API reconciliation reads (URLs, answers, paging).
+//! - [`checkout`]: the shop's checkout link and the checkout-return page's state.
+//! - [`retention`]: event keys are kept for ever; only bodies that need no replay expire.
 //!
 //! # Independence from the customers issue
 //!
@@ -59,28 +62,42 @@
 //!    [`outcome::answer_body`]`(Some(&outcome))`.
 //! 6. **Signup.** When an account is created (or its email verified), load the orders held for
 //!    its email and decide each with [`lifecycle::Trigger::AccountCreated`] and the stored
-//!    invoice.
+//!    invoice — one after the other, reloading the customer between them (two held trial
+//!    orders must see each other's claim). **Discord link:** when an account links Discord,
+//!    write the Discord id onto that account's trial claims, so another account linked to the
+//!    same Discord user is refused a second trial. The shop hides trial options when
+//!    [`lifecycle::trial_used`] finds a claim for the signed-in customer.
 //! 7. **Replay** (admin API and console): one event, or all whose outcome
 //!    [`outcome::Outcome::is_replayable`]; re-run steps 3–5 on the stored body with the current
 //!    policies, and overwrite the event's outcome.
 //! 8. **Scheduled handler.** Reconciliation: with a token, page through recent invoices
-//!    (`GET /v2/invoices?page=N`) and decide each known order with
+//!    ([`api::invoices_page_url`], [`api::parse_invoice_page`] until `next_page` is `None` or
+//!    the invoices are older than the reconciliation horizon) and, for each invoice with a
+//!    status, record [`envelope::EventKey::reconciliation`] like a webhook (a conflict = this
+//!    status was already decided: skip), then decide with
 //!    [`lifecycle::Trigger::Reconciliation`] (refunded, cancelled, disputed revoke; completed
 //!    grants an order whose webhook never came). Without a token, report "reconciliation off"
 //!    to operators. Expiry: [`lifecycle::sweep_expired`] → `Close` changes (access already stops
 //!    at read time via [`lifecycle::Entitlement::is_active`]); role sync follows the changes.
 //! 9. **Policies and shop.** Admin writes of policies go through [`policy::PolicySet::new`];
 //!    publishing the catalog through [`catalog::validate_catalog`] (400 with the named fields).
-//! 10. **Sales.** Build [`sales::SaleEvent`]s from applied order events (revoked = a later
+//! 10. **Shop pages.** The checkout button opens [`checkout::checkout_link`]; the return page
+//!     polls the order's state, [`checkout::checkout_state`] (pending → active, held, failed).
+//! 11. **Retention.** Event rows follow [`retention::retain`]: keys for ever, bodies of
+//!     applied/ignored events dropped after a long time, replayable ones kept whole.
+//! 12. **Sales.** Build [`sales::SaleEvent`]s from applied order events (revoked = a later
 //!     revoke of the same order) and call [`sales::report`].
 
+pub mod api;
 pub mod catalog;
+pub mod checkout;
 pub mod email;
 pub mod envelope;
 pub mod ids;
 pub mod lifecycle;
 pub mod outcome;
 pub mod policy;
+pub mod retention;
 pub mod sales;
 pub mod signature;
 pub mod webhook;

@@ -304,7 +304,7 @@ pub fn decide(
             email: Some(email),
             discord_id: customer.discord_id.map(str::to_string),
         };
-        if let Some(previous) = customer.trial_claims.iter().find(|c| c.matches(&claim)) {
+        if let Some(previous) = trial_used(customer.trial_claims, &claim) {
             return Decision {
                 outcome: Outcome::ignored(IgnoreReason::TrialAlreadyUsed {
                     previous_order: previous.order_id.clone(),
@@ -397,6 +397,12 @@ fn revoke(order_id: &OrderId, customer: &Customer<'_>, now: i64, flag: bool) -> 
         Outcome::Applied
     };
     Decision { outcome, changes }
+}
+
+/// The claim that already used the trial of `who` (any of its keys matching), if any. The shop
+/// hides trial options when this is `Some` for the signed-in customer.
+pub fn trial_used<'a>(claims: &'a [TrialClaim], who: &TrialClaim) -> Option<&'a TrialClaim> {
+    claims.iter().find(|c| c.matches(who))
 }
 
 /// The scheduled sweep: every open window that has ended (at `ends_at` exactly, too).

@@ -537,3 +537,22 @@ fn manual_grants_are_extended_but_never_revoked_or_moved() {
         .iter()
         .any(|c| matches!(c, Change::Revoke { .. } | Change::Reschedule { .. })));
 }
+
+#[test]
+fn trial_claims_match_on_any_key_and_only_on_present_ones() {
+    let claim = |a: Option<&str>, e: Option<&str>, d: Option<&str>| TrialClaim {
+        order_id: OrderId::new("o").unwrap(),
+        account: a.map(|a| AccountId::new(a).unwrap()),
+        email: e.and_then(NormalizedEmail::parse),
+        discord_id: d.map(str::to_string),
+    };
+    let used = [claim(Some("acc1"), Some("a@x.io"), None)];
+    assert!(trial_used(&used, &claim(Some("acc1"), None, None)).is_some());
+    assert!(trial_used(&used, &claim(None, Some("A@X.io "), None)).is_some());
+    assert!(trial_used(&used, &claim(Some("acc2"), Some("b@x.io"), Some("9"))).is_none());
+    // Two missing keys are not a match: customers without Discord are not all one person.
+    let no_discord = [claim(Some("acc1"), None, None)];
+    assert!(trial_used(&no_discord, &claim(Some("acc2"), None, None)).is_none());
+    let linked = [claim(None, None, Some("9"))];
+    assert!(trial_used(&linked, &claim(Some("acc3"), Some("c@x.io"), Some("9"))).is_some());
+}
