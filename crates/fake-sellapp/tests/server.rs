@@ -269,6 +269,18 @@ fn bad_signatures_duplicates_reordering_and_id_only_data() {
     assert_eq!(released["deliveries"].as_array().unwrap().len(), 2);
     let events: Vec<String> = take(&rx, 2).iter().map(event_of).collect();
     assert_eq!(events, ["order.completed", "order.created"]);
+    // Late: the call returns at once, the deliveries follow on their own thread.
+    let late = fake.control(
+        "purchase",
+        json!({"email": "later@b.io", "variant_id": 2001, "delay_ms": 50}),
+    );
+    assert!(late["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["state"] == "scheduled"));
+    let events: Vec<String> = take(&rx, 2).iter().map(event_of).collect();
+    assert_eq!(events, ["order.created", "order.completed"]);
     // Any body, signed: a malformed envelope for the worker's "well-signed is never 4xx".
     fake.control("send-raw", json!({"body": "not json"}));
     let g = take(&rx, 1).pop().unwrap();

@@ -18,6 +18,8 @@
 //! - Pending and unknown statuses change nothing: there is no status-driven revocation besides
 //!   refunded/disputed/cancelled, hence no grace period to get wrong either. Access ends at a
 //!   window's end, exactly: active means `starts_at <= now < ends_at`.
+//! - A revoked order stays revoked: a later `COMPLETED` for it (a dispute the seller won) is
+//!   `already_applied`, and re-granting is an operator's decision.
 //! - A paid order for an email without an account is held ([`Change::HoldPending`]) and decided
 //!   again with [`Trigger::AccountCreated`] when the account appears; its window starts then.
 

@@ -556,3 +556,75 @@ fn trial_claims_match_on_any_key_and_only_on_present_ones() {
     let linked = [claim(None, None, Some("9"))];
     assert!(trial_used(&linked, &claim(Some("acc3"), Some("c@x.io"), Some("9"))).is_some());
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const ORDERS: [&str; 4] = ["o1", "o2", "o3", "o4"];
+    const VARIANTS: [&str; 5] = ["201", "202", "301", "401", "601"];
+    const STATUSES: [&str; 5] = ["COMPLETED", "REFUNDED", "PENDING", "VOIDED", "INACTIVE"];
+
+    fn step() -> impl Strategy<Value = (u8, usize, usize, usize, i64)> {
+        (
+            0u8..6,
+            0..ORDERS.len(),
+            0..VARIANTS.len(),
+            0..STATUSES.len(),
+            0i64..120,
+        )
+    }
+
+    fn to_step((kind, o, v, s, day): (u8, usize, usize, usize, i64)) -> Step {
+        let (o, v) = (ORDERS[o], VARIANTS[v]);
+        match kind {
+            0 | 1 => completed(o, v, day),
+            2 => created(o, v, if s == 0 { "COMPLETED" } else { "PENDING" }, day),
+            3 => disputed(o, day),
+            4 => Event(Trigger::Reconciliation, o, v, STATUSES[s], 2900, ALICE, day),
+            _ => Sweep(day),
+        }
+    }
+
+    proptest! {
+        // Whatever arrives, in whatever order, duplicated or not: one order grants at most once,
+        // the open windows of one tier never overlap, a trial is claimed at most once, and an
+        // order is never held twice.
+        #[test]
+        fn any_event_sequence_keeps_the_invariants(
+            mut steps in proptest::collection::vec(step(), 1..40),
+            signup_day in 0i64..60,
+        ) {
+            steps.sort_by_key(|s| s.4);
+            let mut w = World { policies: policies(), ..World::default() };
+            let mut signed_up = false;
+            for s in steps {
+                if !signed_up && s.4 >= signup_day {
+                    w.run(&Signup(ALICE, "acc-alice", signup_day));
+                    signed_up = true;
+                }
+                w.run(&to_step(s));
+                prop_assert!(w.held.len() <= ORDERS.len());
+                let mut held: Vec<_> = w.held.iter().map(|(o, _)| o.clone()).collect();
+                held.dedup();
+                prop_assert_eq!(held.len(), w.held.len());
+            }
+            let ents = w.ents.get("acc-alice").cloned().unwrap_or_default();
+            for o in ORDERS {
+                let n = ents.iter().filter(|e| e.is_order(&OrderId::new(o).unwrap())).count();
+                prop_assert!(n <= 1, "order {} granted {} times", o, n);
+            }
+            let open: Vec<&Entitlement> = ents.iter().filter(|e| e.state == EntitlementState::Open).collect();
+            for (i, a) in open.iter().enumerate() {
+                prop_assert!(a.window.starts_at < a.window.ends_at);
+                for b in &open[i + 1..] {
+                    if a.tier == b.tier {
+                        let disjoint = a.window.ends_at <= b.window.starts_at || b.window.ends_at <= a.window.starts_at;
+                        prop_assert!(disjoint, "{:?} overlaps {:?}", a.window, b.window);
+                    }
+                }
+            }
+            prop_assert!(w.claims.len() <= 1, "one customer, one trial: {:?}", w.claims);
+        }
+    }
+}
