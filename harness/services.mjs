@@ -22,8 +22,9 @@
 //     },
 //     vars: ({ seed }) => ({ DISCORD_API_BASE: seed.api_base }),
 //   }));
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, jsonReady, readyLine, spawnGroup, stopGroup, waitHealthy } from './process.mjs';
+import { jsonReady, readyLine, ROOT, spawnGroup, stopGroup, waitHealthy } from './process.mjs';
 import { startServer } from './worker.mjs';
 
 const registry = new Map();
@@ -127,9 +128,9 @@ export async function startStack({ services = [], vars = {}, worker = {} } = {})
 }
 
 // -------------------------------------------------------------------------------------------
-// Registry: the fakes every caller can ask for by name. None exists yet; each one the next
-// issues add is one defineService(...) here, as in the header (ROOT from ./process.mjs is where
-// their programs live).
+// Registry: the fakes every caller can ask for by name; each one the next issues add is one
+// defineService(...) here, as in the header (ROOT from ./process.mjs is where their programs
+// live).
 
 // The fake mail sink (harness/mail-sink.mjs): the email API password-reset mail goes through.
 // `running.url` + '/messages' lists what was sent; '/' shows it as a page.
@@ -138,4 +139,36 @@ defineService('mail-sink', processService({
   command: () => [process.execPath, [join(ROOT, 'harness/mail-sink.mjs'), '--port', '0', '--token', MAIL_SINK_TOKEN, '--stdin-lifeline']],
   health: '/health',
   vars: ({ url }) => ({ MAIL_API_BASE: url, MAIL_API_TOKEN: MAIL_SINK_TOKEN, MAIL_FROM: 'Signal Relay <no-reply@example.test>' }),
+}));
+
+/** A workspace binary, built by `cargo build` / `cargo test --workspace`. */
+function cargoBinary(name) {
+  const bin = join(ROOT, 'target/debug', name);
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: build it with \`cargo build -p ${name}\``);
+  return bin;
+}
+
+// crates/fake-sellapp: Sell.app's webhooks, invoices API and checkout. Its webhook target is
+// the worker, which starts after it: set it once the worker is up, e.g.
+//   await stack.services['fake-sellapp'].control('config', { target_url: `${stack.server.baseUrl}/webhooks/sellapp/demo` });
+// `control(path, body)` POSTs to /_control/<path> and returns the JSON answer (throws on non-2xx).
+defineService('fake-sellapp', processService({
+  command: () => [cargoBinary('fake-sellapp'), ['--port', '0']],
+  ready: (line) => {
+    const m = /^fake-sellapp seed (\{.*\})$/.exec(line);
+    if (!m) return null;
+    const seed = JSON.parse(m[1]);
+    const control = async (path, body = {}) => {
+      const res = await fetch(`${seed.base_url}/_control/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const json = await res.json();
+      if (!res.ok) throw new Error(`fake-sellapp ${path}: ${res.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    return { url: seed.base_url, seed, control };
+  },
+  vars: ({ seed }) => ({ SELLAPP_API_BASE: seed.api_base, SELLAPP_API_TOKEN: seed.api_token }),
 }));

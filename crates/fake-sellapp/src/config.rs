@@ -1,0 +1,159 @@
+//! Command-line flags.
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub public_url: Option<String>,
+    pub verbose: bool,
+    pub settings: Settings,
+}
+
+/// What the control API can change at run time too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Where webhooks go; `None` until configured (sends are then recorded as failed).
+    pub target_url: Option<String>,
+    pub webhook_secret: String,
+    /// The secret before a rotation: `stale` sends sign with it.
+    pub stale_secret: String,
+    pub api_token: String,
+    pub store_id: u64,
+    /// Path of the checkout pages (`{checkout_path}/{variant_id}`).
+    pub checkout_path: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            target_url: None,
+            webhook_secret: "fake-sellapp-webhook-secret".into(),
+            stale_secret: "fake-sellapp-previous-secret".into(),
+            api_token: "fake-sellapp-api-token".into(),
+            store_id: 4242,
+            checkout_path: "/checkout".into(),
+        }
+    }
+}
+
+pub const USAGE: &str = "\
+fake-sellapp: a local stand-in for Sell.app (webhooks, invoices API, checkout)
+
+USAGE: fake-sellapp [FLAGS]
+
+  --host ADDR              listen address (default 127.0.0.1)
+  --port N                 port, 0 picks a free one (default 0)
+  --public-url URL         base URL used in links (default http://HOST:PORT)
+  --target URL             where webhooks are POSTed (http only; also settable at run time)
+  --webhook-secret S       the store's webhook secret (default fake-sellapp-webhook-secret)
+  --stale-secret S         a previous secret, for `stale` sends (default fake-sellapp-previous-secret)
+  --api-token T            the API token accepted as `Authorization: Bearer T`
+                           (default fake-sellapp-api-token)
+  --store-id N             the envelope's `store` (default 4242)
+  --checkout-path P        path of the checkout pages (default /checkout)
+  --verbose                log every request to stderr
+  --help                   this text
+";
+
+pub fn parse(args: &[String]) -> Result<Config, String> {
+    let mut cfg = Config {
+        host: "127.0.0.1".into(),
+        port: 0,
+        public_url: None,
+        verbose: false,
+        settings: Settings::default(),
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (flag.as_str(), None),
+        };
+        let mut value = || -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        let s = &mut cfg.settings;
+        match name {
+            "--host" => cfg.host = value()?,
+            "--port" => {
+                cfg.port = value()?
+                    .parse()
+                    .map_err(|_| "--port: not a port number".to_string())?
+            }
+            "--public-url" => cfg.public_url = Some(value()?.trim_end_matches('/').to_string()),
+            "--target" => {
+                let v = value()?;
+                crate::send::Target::parse(&v)?;
+                s.target_url = Some(v);
+            }
+            "--webhook-secret" => s.webhook_secret = value()?,
+            "--stale-secret" => s.stale_secret = value()?,
+            "--api-token" => s.api_token = value()?,
+            "--store-id" => {
+                s.store_id = value()?
+                    .parse()
+                    .map_err(|_| "--store-id: not a number".to_string())?
+            }
+            "--checkout-path" => {
+                let v = value()?;
+                let v = format!("/{}", v.trim_matches('/'));
+                if v == "/" || v.starts_with("/_control") || v.starts_with("/api") {
+                    return Err("--checkout-path: must be a path of its own".into());
+                }
+                s.checkout_path = v;
+            }
+            "--verbose" => cfg.verbose = true,
+            other => return Err(format!("unknown flag {other}\n\n{USAGE}")),
+        }
+    }
+    for (flag, v) in [
+        ("--webhook-secret", &cfg.settings.webhook_secret),
+        ("--api-token", &cfg.settings.api_token),
+    ] {
+        if v.trim().is_empty() {
+            return Err(format!("{flag} must not be empty"));
+        }
+    }
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flags() {
+        let c = parse(&args(&[
+            "--port=0",
+            "--target",
+            "http://127.0.0.1:9/hook",
+            "--store-id",
+            "7",
+            "--checkout-path",
+            "buy/",
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.settings.target_url.as_deref(),
+            Some("http://127.0.0.1:9/hook")
+        );
+        assert_eq!(c.settings.store_id, 7);
+        assert_eq!(c.settings.checkout_path, "/buy");
+        for bad in [
+            &["--nope"][..],
+            &["--target", "https://x/"],
+            &["--api-token", " "],
+            &["--checkout-path", "/_control"],
+            &["--port", "x"],
+        ] {
+            assert!(parse(&args(bad)).is_err(), "{bad:?}");
+        }
+    }
+}
