@@ -101,6 +101,8 @@ test('forgot password: the mailed link resets it once; the old password stops wo
   const before = (await mail()).length;
   await page.goto(`${prefix()}/login/`);
   await page.click('text=Forgot your password?');
+  // The login form has an email field too: wait for the page to change first.
+  await page.waitForSelector('#auth-title:has-text("Reset your password")');
   await page.fill('input[name="email"]', email);
   await page.click('button[type="submit"]');
   await page.waitForSelector('#reset-sent');

@@ -364,6 +364,56 @@ test('channel chips filter the feed', async () => {
   await page.waitForSelector(`${card(other.discord_message_id)}:not([hidden])`);
 });
 
+test('opt-in alerts: a chime, and a browser notification and a title count while in the background', async () => {
+  // Record what the page asks of the Notification and Web Audio APIs.
+  await page.evaluate(() => {
+    window.notes = [];
+    window.chimes = 0;
+    window.Notification = class {
+      constructor(title, opts) { window.notes.push({ title, body: opts?.body }); }
+      close() {}
+      static get permission() { return 'granted'; }
+      static requestPermission() { return Promise.resolve('granted'); }
+    };
+    const Real = window.AudioContext;
+    window.AudioContext = class extends Real {
+      createOscillator() { window.chimes += 1; return super.createOscillator(); }
+    };
+  });
+  assert.equal(await page.isChecked('#alert-sound'), false, 'off until chosen');
+  await page.check('#alert-sound');
+  await poll(() => page.evaluate(() => window.chimes > 0), { what: 'a preview chime' });
+  await page.check('#alert-notify');
+  const chimes = await page.evaluate(() => window.chimes);
+
+  // In the foreground: a toast and a chime, no notification.
+  const seen = msg({ content_raw: 'DOT long 7.1', content_clean: 'DOT long 7.1' });
+  await ingest(ctx, [seen]);
+  await page.waitForSelector(card(seen.discord_message_id));
+  await poll(() => page.evaluate((n) => window.chimes > n, chimes), { what: 'a chime' });
+  assert.deepEqual(await page.evaluate(() => window.notes), []);
+
+  // In the background: a notification with the text, and the count in the title.
+  const title = await page.title();
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  const away = msg({ content_raw: '**ADA** short 0.61', content_clean: '**ADA** short 0.61' });
+  await ingest(ctx, [away]);
+  await page.waitForSelector(card(away.discord_message_id));
+  await poll(() => page.evaluate(() => window.notes.length === 1), { what: 'a notification' });
+  assert.deepEqual(await page.evaluate(() => window.notes), [{ title: 'New signal in #btc-calls', body: 'ADA short 0.61' }]);
+  assert.equal(await page.title(), `(1) ${title}`);
+  await page.evaluate(() => {
+    delete document.visibilityState;
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  assert.equal(await page.title(), title, 'back in front: the count goes');
+  await page.uncheck('#alert-sound');
+  await page.uncheck('#alert-notify');
+});
+
 test('after a drop it reconnects with a fresh ticket and resumes from the last seq', async () => {
   const first = sockets[sockets.length - 1];
   const seqBefore = await page.evaluate(() => window.__signalRelay.feed.seq);
@@ -426,7 +476,7 @@ test('a customer without access sees no signals; one whose tier sees no channel 
     await p.waitForSelector('#renewal-reminder:not([hidden])');
     assert.equal(await p.getAttribute('#renewal-reminder a', 'href'), '/t/desk/shop/');
     assert.match(await p.textContent('#countdown'), /^2[0-3] h \d\d m \d\d s$/);
-    await p.waitForSelector(card(seeded.basic.discord_message_id));
+    await p.waitForSelector('#signals li');
     await screenshot(p, 'customer-renewal-phone');
     assert.deepEqual(p.errors, []);
   } finally {

@@ -11,7 +11,7 @@ import { dataTable, emptyRow, errorSlot, panel } from '../shared/widgets/index.j
 
 function accessText(access) {
   if (!access) return h('span', { class: 'muted' }, 'none');
-  const ends = access.entitlement?.ends_at;
+  const ends = access.until ?? access.entitlement?.ends_at;
   return h('span', {}, h('span', { class: 'badge accent' }, access.tier?.name ?? access.tier?.key ?? '?'),
     ends ? h('span', { class: 'sub' }, `until ${absoluteTime(ends)}`) : null);
 }
