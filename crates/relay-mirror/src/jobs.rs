@@ -439,7 +439,10 @@ impl TargetQueue {
     /// Records one change of source message `m` for this target.
     pub fn enqueue(&mut self, m: &MessageId, kind: ChangeKind, now_ms: i64) -> Enqueued {
         let admitted = self.map.get(m).is_some_and(|r| r.admitted);
+        let deleted = self.map.get(m).is_some_and(|r| r.source_deleted);
         match kind {
+            // A delete is final (the convergence never lifts a tombstone).
+            ChangeKind::Edit | ChangeKind::Create if deleted => return Enqueued::Ignored,
             ChangeKind::Create => {
                 let rec = self.map.entry(m, now_ms);
                 rec.admitted = true;
@@ -565,7 +568,9 @@ impl TargetQueue {
                 }));
             }
             // Editing or deleting twice is harmless: run it again.
-            job.in_flight = None;
+            let att = job.in_flight.take().expect("checked");
+            let m = job.message_id.clone();
+            self.settle_in_doubt(&m, &att, now_ms);
         }
         let m = claim.message_id.clone();
         let rec = self.map.entry(&m, now_ms);
@@ -798,10 +803,11 @@ impl TargetQueue {
                 Ok(Next::RetryAt(at))
             }
             (step, SendResult::Transient { reason }) => {
-                let job = self.jobs.front_mut().expect("head");
                 if !matches!(step, Step::Post { .. }) {
-                    job.in_flight = None;
+                    self.jobs.front_mut().expect("head").in_flight = None;
+                    self.settle_in_doubt(&m, &att, now_ms);
                 }
+                let job = self.jobs.front_mut().expect("head");
                 // A post stays in flight: it may have landed, and the retry looks first.
                 job.failures += 1;
                 job.last_error = Some(failure("discord_transient", &reason, None));
@@ -835,6 +841,17 @@ impl TargetQueue {
                     return Ok(Next::RecreateWebhook);
                 }
                 Ok(self.dead_letter(failure(&error_code, &reason, discord_code)))
+            }
+        }
+    }
+
+    /// An edit whose outcome is unknown may or may not have replaced the part's files: only
+    /// those both versions keep are certainly there, and the part must be edited again.
+    fn settle_in_doubt(&mut self, m: &MessageId, att: &Attempt, now_ms: i64) {
+        if let Step::Edit { part, keep, .. } = &att.step {
+            if let Some(p) = self.map.entry(m, now_ms).parts.get_mut(*part) {
+                p.files.retain(|f| keep.contains(&f.mirrored));
+                p.digest.clear();
             }
         }
     }

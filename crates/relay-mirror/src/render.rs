@@ -153,11 +153,15 @@ pub enum RenderOutcome {
     Skipped(Skip),
 }
 
-fn skip(rule: &str, detail: impl Into<String>) -> RenderOutcome {
-    RenderOutcome::Skipped(Skip {
+fn skip_of(rule: &str, detail: impl Into<String>) -> Skip {
+    Skip {
         rule: rule.to_string(),
         detail: detail.into(),
-    })
+    }
+}
+
+fn skip(rule: &str, detail: impl Into<String>) -> RenderOutcome {
+    RenderOutcome::Skipped(skip_of(rule, detail))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -533,11 +537,11 @@ fn apply_filters(
     content: String,
     embeds: Vec<Embed>,
     rules: &MappingRules,
-) -> Result<Filtered, RenderOutcome> {
+) -> Result<Filtered, Skip> {
     let f = &rules.filters;
     if let Some(author) = &view.author.id {
         if f.ignored_author_ids.contains(author) {
-            return Err(skip(
+            return Err(skip_of(
                 "filters_json.ignored_author_ids",
                 format!("author {author} is ignored"),
             ));
@@ -549,7 +553,7 @@ fn apply_filters(
                 .iter()
                 .any(|e| embed_texts(e).iter().any(|t| re.is_match(t)));
         if !hit {
-            return Err(skip(
+            return Err(skip_of(
                 "filters_json.allowed_keywords",
                 "contains none of the allowed keywords",
             ));
@@ -570,7 +574,7 @@ fn apply_filters(
             .first()
             .or_else(|| in_embeds.iter().flatten().next())
         {
-            return Err(skip(rule, "contains blocked text"));
+            return Err(skip_of(rule, "contains blocked text"));
         }
         return Ok(Filtered {
             content,
@@ -674,9 +678,9 @@ fn pack(mut parts: Vec<Part>, embeds: Vec<Embed>, files: Vec<AttachmentId>) -> V
         parts.last_mut().expect("a part").embeds.push(e);
     }
     for a in files {
-        if !parts
+        if parts
             .last()
-            .is_some_and(|p| p.attachments.len() < FILES_MAX)
+            .is_none_or(|p| p.attachments.len() >= FILES_MAX)
         {
             parts.push(new_part());
         }
@@ -701,7 +705,7 @@ pub fn render(view: &SignalView, rules: &MappingRules, ctx: &TargetContext) -> R
         .collect();
     let filtered = match apply_filters(view, content, embeds, rules) {
         Ok(f) => f,
-        Err(skipped) => return skipped,
+        Err(skipped) => return RenderOutcome::Skipped(skipped),
     };
     let (content, replaced_by) = apply_replacements(&filtered.content, rules);
     let mut embeds = filtered.embeds;

@@ -102,10 +102,10 @@ pub fn find_links(text: &str) -> Vec<Link> {
         let start = whole.start();
         // A host glued to a word character on its left is part of something else
         // (`user@host` is fine: '@' is not a word character).
-        if !text[..start]
+        if text[..start]
             .chars()
             .next_back()
-            .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '-'))
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '-')
         {
             continue;
         }
