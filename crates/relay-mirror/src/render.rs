@@ -261,16 +261,20 @@ pub fn rewrite_mentions(text: &str, ctx: &TargetContext) -> String {
     if out == text {
         return out.into_owned();
     }
-    // Only where something was cut: tidy the spaces it left.
-    out.lines()
-        .map(|l| {
-            if l.contains("  ") {
-                l.split(' ')
-                    .filter(|w| !w.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ")
+    // No pattern spans a line break, so lines still correspond: tidy only the lines a cut
+    // touched (the spaces it left), keeping their indentation and every other line as written.
+    let tidy = |before: &str, l: &str| {
+        let indent: String = before.chars().take_while(|c| *c == ' ').collect();
+        let words: Vec<&str> = l.split(' ').filter(|w| !w.is_empty()).collect();
+        format!("{indent}{}", words.join(" "))
+    };
+    text.split('\n')
+        .zip(out.split('\n'))
+        .map(|(before, after)| {
+            if before == after {
+                after.to_string()
             } else {
-                l.trim_end().to_string()
+                tidy(before, after)
             }
         })
         .collect::<Vec<_>>()

@@ -160,6 +160,12 @@ fn mentions_are_rewritten_for_the_target_guild() {
         "entry in <#921>, see and <@30>; @\u{200b}everyone @\u{200b}here /buy\n\
          event ours https://discord.com/events/900/556"
     );
+    // Lines a rewrite did not touch keep their spacing (code blocks, tables).
+    let v = view("```\n  a  b\n```\n<@&1> x");
+    assert_eq!(
+        text(&post(render(&v, &none(), &ctx))),
+        "```\n  a  b\n```\nx"
+    );
     // The same in a reply excerpt.
     let ctx = TargetContext {
         reply: Some(ReplyRef {
