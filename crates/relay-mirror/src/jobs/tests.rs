@@ -885,6 +885,8 @@ enum Outcome {
     TransientAfterSend,
     RateLimited,
     PagedLookup,
+    /// Discord refuses (a missing permission): the job is dead-lettered.
+    Refused,
 }
 
 #[derive(Debug, Clone)]
@@ -894,6 +896,7 @@ enum Ev {
     Delete(u64),
     Run(Outcome),
     Advance(i64),
+    RequeueAll,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -996,6 +999,18 @@ fn run_once(q: &mut TargetQueue, ch: &mut Channel, src: &[Src], now: i64, outcom
                         report(q, SendResult::NotBefore { at_ms: now + 700 });
                         return;
                     }
+                    Outcome::Refused => {
+                        let next = report(
+                            q,
+                            SendResult::Permanent {
+                                error_code: "discord_missing_permissions".into(),
+                                reason: "Missing Permissions".into(),
+                                discord_code: Some(50_013),
+                            },
+                        );
+                        assert!(matches!(next, Next::DeadLettered(_)));
+                        return;
+                    }
                     Outcome::Ok | Outcome::PagedLookup => {
                         let res = ch.apply(&s.step, r.as_ref(), now);
                         if let Next::DeadLettered(f) = report(q, res) {
@@ -1038,6 +1053,7 @@ fn ev() -> impl Strategy<Value = Ev> {
         1 => Just(Outcome::TransientAfterSend),
         1 => Just(Outcome::RateLimited),
         1 => Just(Outcome::PagedLookup),
+        1 => Just(Outcome::Refused),
     ];
     prop_oneof![
         2 => (0..MESSAGES).prop_map(Ev::Create),
@@ -1045,6 +1061,7 @@ fn ev() -> impl Strategy<Value = Ev> {
         1 => (0..MESSAGES).prop_map(Ev::Delete),
         5 => outcome.prop_map(Ev::Run),
         2 => prop_oneof![Just(100i64), Just(LEASE_MS), Just(5 * 60_000)].prop_map(Ev::Advance),
+        1 => Just(Ev::RequeueAll),
     ]
 }
 
@@ -1052,7 +1069,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(1_500))]
 
     /// Any interleaving of creates, edits and deletes with runs that crash, fail, get rate
-    /// limited or page their lookups, and with time passing over leases: at no point does a
+    /// limited, are refused (dead letters, requeued later) or page their lookups, and with
+    /// time passing over leases: at no point does a
     /// part have two live posts, and once the queue drains the channel shows exactly the
     /// source: every live message's current parts, once each, and nothing of deleted ones.
     #[test]
@@ -1091,6 +1109,9 @@ proptest! {
                 },
                 Ev::Run(o) => run_once(&mut q, &mut ch, &src, now, *o),
                 Ev::Advance(ms) => now += ms,
+                Ev::RequeueAll => {
+                    q.requeue_all(now);
+                }
             }
             if let Err(e) = at_most_one_live_post_per_part(&ch) {
                 return Err(TestCaseError::fail(e));
