@@ -68,6 +68,16 @@ pub struct ReplyRef {
     pub jump_url: Option<String>,
 }
 
+/// The link to a message, for a reply's jump to the mirrored original
+/// (`TargetQueue::map.mirrored(original, 0)` gives its id in this target).
+pub fn jump_url(
+    guild: &GuildId,
+    channel: &ChannelId,
+    message: &relay_core::ids::MessageId,
+) -> String {
+    format!("https://discord.com/channels/{guild}/{channel}/{message}")
+}
+
 /// How a part is posted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

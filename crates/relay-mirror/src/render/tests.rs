@@ -170,7 +170,11 @@ fn mentions_are_rewritten_for_the_target_guild() {
     let ctx = TargetContext {
         reply: Some(ReplyRef {
             excerpt: "<@&77> old\ncall".into(),
-            jump_url: Some("https://discord.com/channels/900/921/1".into()),
+            jump_url: Some(jump_url(
+                &"900".parse_id(),
+                &"921".parse_id(),
+                &"1".parse_id(),
+            )),
         }),
         ..ctx
     };
