@@ -103,6 +103,9 @@ pub struct Marker {
     /// The first embed's description (the card of the embed style).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_text: Option<String>,
+    /// The name a webhook post was made under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
 }
 
 /// A message from `GET /channels/{id}/messages`, reduced to what a lookup compares.
@@ -111,6 +114,7 @@ pub struct Candidate {
     pub id: MessageId,
     pub webhook_id: Option<WebhookId>,
     pub author_id: Option<UserId>,
+    pub author_username: Option<String>,
     pub content: String,
     pub card_text: Option<String>,
     /// Its attachments' ids, in order.
@@ -120,7 +124,10 @@ pub struct Candidate {
 impl Marker {
     pub fn matches(&self, c: &Candidate) -> bool {
         let same_poster = match &self.poster {
-            PosterId::Webhook(w) => c.webhook_id.as_ref() == Some(w),
+            PosterId::Webhook(w) => {
+                c.webhook_id.as_ref() == Some(w)
+                    && (self.username.is_none() || c.author_username == self.username)
+            }
             PosterId::Bot(b) => c.webhook_id.is_none() && c.author_id.as_ref() == Some(b),
         };
         let trim = |s: &Option<String>| s.as_deref().map(str::trim).map(str::to_string);
@@ -656,7 +663,7 @@ impl TargetQueue {
             Step::Delete { part, .. } => (None, *part),
         };
         let nonce = match (&step, poster) {
-            (Step::Post { part, .. }, PosterId::Bot(_)) => Some(format!("sr{job_id}p{part}")),
+            (Step::Post { part, .. }, PosterId::Bot(_)) => Some(nonce(&m, *part, job_id)),
             _ => None,
         };
         let marker = match (&step, rendered) {
@@ -668,6 +675,7 @@ impl TargetQueue {
                     .embeds
                     .first()
                     .and_then(|e| e.description.clone()),
+                username: matches!(poster, PosterId::Webhook(_)).then(|| r.username.clone()),
             }),
             _ => None,
         };
@@ -958,6 +966,27 @@ impl TargetQueue {
     pub fn retrying(&self) -> usize {
         self.jobs.iter().filter(|j| j.last_error.is_some()).count()
     }
+}
+
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A bot post's nonce (at most 25 characters): the source message, the part and the job, so
+/// Discord's `enforce_nonce` can only ever return this same post.
+pub fn nonce(message: &MessageId, part: usize, job: JobId) -> String {
+    let s = format!("{}.{}.{}", base36(message.value()), part, base36(job));
+    s.chars().take(25).collect()
 }
 
 fn pair(sources: &[AttachmentId], mirrored: &[AttachmentId]) -> Vec<UploadedFile> {

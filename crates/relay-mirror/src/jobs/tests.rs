@@ -122,6 +122,7 @@ impl Channel {
                 id: MessageId::parse(&id.to_string()).unwrap(),
                 webhook_id: Some(WebhookId::parse("77").unwrap()),
                 author_id: None,
+                author_username: Some("Ana".into()),
                 content: m.content.clone(),
                 card_text: None,
                 attachment_ids: m.files.clone(),
@@ -539,28 +540,38 @@ fn markers_tell_our_posts_apart() {
         nonce: None,
         content: "BTC".into(),
         card_text: None,
+        username: Some("Ana".into()),
     };
     let mut c = Candidate {
         id: mid(1),
         webhook_id: Some(WebhookId::parse("77").unwrap()),
         author_id: None,
+        author_username: Some("Ana".into()),
         content: "BTC ".into(),
         card_text: None,
         attachment_ids: vec![],
     };
     assert!(marker.matches(&c), "Discord trims what we send");
+    c.author_username = Some("Bob".into());
+    assert!(
+        !marker.matches(&c),
+        "the same text under another analyst's name"
+    );
+    c.author_username = Some("Ana".into());
     c.webhook_id = Some(WebhookId::parse("78").unwrap());
     assert!(!marker.matches(&c), "another webhook's message");
     let bot = Marker {
         poster: PosterId::Bot(UserId::parse("5").unwrap()),
-        nonce: Some("sr1p0".into()),
+        nonce: Some("x".into()),
         content: "".into(),
         card_text: Some("card".into()),
+        username: None,
     };
     let card = Candidate {
         id: mid(2),
         webhook_id: None,
         author_id: Some(UserId::parse("5").unwrap()),
+        author_username: Some("Relay Bot".into()),
         content: "".into(),
         card_text: Some("card".into()),
         attachment_ids: vec![],
@@ -859,6 +870,42 @@ fn state_round_trips_through_json() {
             .unwrap(),
         Action::Lookup(_)
     ));
+}
+
+#[test]
+fn bot_posts_carry_a_nonce_within_discords_limit() {
+    let mut q = TargetQueue::new();
+    let m = MessageId::parse("18446744073709551615").unwrap();
+    q.enqueue(&m, ChangeKind::Create, T0);
+    let claim = q.claim(T0, LEASE_MS).unwrap();
+    let mut r = rendered(&[("card", &[])]);
+    r.poster = Poster::Bot;
+    let bot = PosterId::Bot(UserId::parse("5").unwrap());
+    let Action::Send(s) = q.plan(&claim, Desired::Parts(&r), &bot, T0).unwrap() else {
+        panic!()
+    };
+    let n = s.nonce.unwrap();
+    assert!(n.len() <= 25, "{n}");
+    assert_eq!(n, nonce(&m, 0, claim.job_id));
+    assert_ne!(nonce(&m, 0, 1), nonce(&m, 1, 1));
+    assert_ne!(nonce(&m, 0, 1), nonce(&mid(1), 0, 1));
+    assert!(nonce(&m, 99, u64::MAX).len() <= 25);
+    // Webhook posts carry none (webhooks have no nonce).
+    let mut q = TargetQueue::new();
+    q.enqueue(&m, ChangeKind::Create, T0);
+    let claim = q.claim(T0, LEASE_MS).unwrap();
+    let Action::Send(s) = q
+        .plan(
+            &claim,
+            Desired::Parts(&rendered(&[("x", &[])])),
+            &hook(),
+            T0,
+        )
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(s.nonce, None);
 }
 
 #[test]
