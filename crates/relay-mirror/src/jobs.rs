@@ -868,6 +868,7 @@ impl TargetQueue {
         if let Some(job) = self.jobs.front_mut() {
             job.in_flight = None;
             job.failures = 0;
+            job.last_error = None;
         }
     }
 
@@ -902,13 +903,13 @@ impl TargetQueue {
                 posted_at_ms: now_ms,
             };
             let part = *part;
-            job.in_flight = None;
             let m = job.message_id.clone();
             let rec = self.map.entry(&m, now_ms);
             if rec.parts.len() != part {
                 return Err(MirrorError::UnexpectedReport("post of a part out of order"));
             }
             rec.parts.push(record);
+            self.succeeded();
             return Ok(Next::Continue);
         }
         if !complete {

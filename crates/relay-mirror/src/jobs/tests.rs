@@ -623,6 +623,7 @@ fn transient_failures_back_off_with_jitter_then_dead_letter() {
             "deferred, not processing"
         );
         assert!(q.jobs[0].lease.is_none());
+        assert_eq!(q.retrying(), 1);
         now = want;
     }
     let claim = q.claim(now, LEASE_MS).unwrap();
@@ -677,6 +678,7 @@ fn rate_limits_reschedule_to_their_time_without_counting_as_failures() {
         Next::RetryAt(t)
     );
     assert_eq!(q.jobs[0].failures, 0);
+    assert_eq!(q.retrying(), 0, "a rate limit is not a failure");
     assert!(
         q.jobs[0].in_flight.is_none(),
         "a refused call created nothing"
