@@ -21,7 +21,7 @@ use twilight_model::channel::message::embed::{
     Embed, EmbedAuthor, EmbedField, EmbedFooter, EmbedImage, EmbedThumbnail,
 };
 
-use crate::rules::{FilterMode, MappingRules, Style};
+use crate::rules::{keyword_matches, FilterMode, MappingRules, Style};
 use crate::text::{self, chars, clip, find_links, host_in, remove_ranges, CONTENT_MAX};
 
 pub const EMBEDS_MAX: usize = 10;
@@ -218,8 +218,12 @@ pub fn sanitize_username(name: Option<&str>) -> String {
 fn mention_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"<@&(\d{1,20})>|<#(\d{1,20})>|<id:[a-z]+>|</([\w\- ]{1,100}):\d{1,20}>|@(everyone|here)")
-            .expect("static mention pattern")
+        // Unbounded classes, not `{1,100}`: a counted repetition of a Unicode class
+        // compiles into a hundred copies of it.
+        Regex::new(
+            r"<@&(\d{1,20})>|<#(\d{1,20})>|<id:[a-z]+>|</([^:<>\n]+):\d{1,20}>|@(everyone|here)",
+        )
+        .expect("static mention pattern")
     })
 }
 
@@ -520,8 +524,8 @@ fn blocked_ranges(text: &str, rules: &MappingRules) -> Vec<(std::ops::Range<usiz
     let f = &rules.filters;
     let mut out = Vec::new();
     if let Some(re) = &f.blocked_re {
-        for m in re.find_iter(text) {
-            out.push((m.range(), "filters_json.blocked_keywords"));
+        for r in keyword_matches(re, text) {
+            out.push((r, "filters_json.blocked_keywords"));
         }
     }
     if !f.blocked_domains.is_empty() || !f.allowed_domains.is_empty() {
@@ -562,10 +566,11 @@ fn apply_filters(
         }
     }
     if let Some(re) = &f.allowed_re {
-        let hit = re.is_match(&content)
+        let found = |t: &str| !keyword_matches(re, t).is_empty();
+        let hit = found(&content)
             || embeds
                 .iter()
-                .any(|e| embed_texts(e).iter().any(|t| re.is_match(t)));
+                .any(|e| embed_texts(e).iter().any(|t| found(t)));
         if !hit {
             return Err(skip_of(
                 "filters_json.allowed_keywords",

@@ -314,25 +314,20 @@ pub fn normalise_domain(raw: &str) -> Result<String, &'static str> {
     Ok(s.to_string())
 }
 
-/// One alternation over keywords, each bounded by `\b` where it starts or ends with a word
-/// character (a keyword such as `$btc` or `🚀` has no boundary to respect on that side), with
-/// any run of whitespace inside a keyword matching any whitespace.
+/// One case-insensitive alternation over keywords, with any run of whitespace inside a
+/// keyword matching any whitespace. Word boundaries are checked by [`keyword_matches`] rather
+/// than with `\b`: a Unicode `\b` keeps the regex engine off its fast DFA on non-ASCII text.
 pub(crate) fn keyword_regex(keywords: &[String]) -> Result<Option<Regex>, regex::Error> {
     if keywords.is_empty() {
         return Ok(None);
     }
-    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
     let alts: Vec<String> = keywords
         .iter()
         .map(|k| {
-            let body = k
-                .split(' ')
+            k.split(' ')
                 .map(regex::escape)
                 .collect::<Vec<_>>()
-                .join(r"\s+");
-            let pre = if is_word(k.chars().next()) { r"\b" } else { "" };
-            let post = if is_word(k.chars().last()) { r"\b" } else { "" };
-            format!("{pre}{body}{post}")
+                .join(r"\s+")
         })
         .collect();
     RegexBuilder::new(&format!("(?:{})", alts.join("|")))
@@ -342,6 +337,34 @@ pub(crate) fn keyword_regex(keywords: &[String]) -> Result<Option<Regex>, regex:
         .nest_limit(REGEX_NEST_LIMIT)
         .build()
         .map(Some)
+}
+
+fn is_word(c: Option<char>) -> bool {
+    c.is_some_and(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Keyword matches in `text` that stand on word boundaries: where a match starts (ends) with
+/// a word character, the character before (after) it must not be one. A keyword such as
+/// `$btc` or `🚀` has no boundary to respect on its symbol side. After a match that fails the
+/// check, the search resumes one character later, so an overlapping match is not missed.
+pub(crate) fn keyword_matches(re: &Regex, text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at <= text.len() {
+        let Some(m) = re.find_at(text, at) else { break };
+        let s = &text[m.range()];
+        let before = text[..m.start()].chars().next_back();
+        let after = text[m.end()..].chars().next();
+        let ok_start = !is_word(s.chars().next()) || !is_word(before);
+        let ok_end = !is_word(s.chars().next_back()) || !is_word(after);
+        if ok_start && ok_end && !m.is_empty() {
+            out.push(m.range());
+            at = m.end();
+        } else {
+            at = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    out
 }
 
 pub fn parse_filters(v: &Value, path: &str, p: &mut Problems) -> Option<Filters> {

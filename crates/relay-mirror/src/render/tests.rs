@@ -559,3 +559,111 @@ fn webhook_footer_is_a_subtext_line() {
     let out = post(render(&view("BTC"), &r, &TargetContext::default()));
     assert_eq!(text(&out), "BTC\n-# Powered by G3");
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z]{1,12}".prop_map(|s| s),
+            Just("BTC".to_string()),
+            Just("pump".to_string()),
+            Just("<@&77>".to_string()),
+            Just("<#21>".to_string()),
+            Just("@everyone".to_string()),
+            Just("https://a.spam.io/x".to_string()),
+            Just("t.me/group".to_string()),
+            Just("https://discord.com/events/1/2".to_string()),
+            Just("x".repeat(2_100)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Whatever the text and rules: either a skip naming a rule, or parts within Discord's
+        /// limits, each with something to show; the role ping only on the first post.
+        #[test]
+        fn renders_within_limits_or_skips(
+            words in proptest::collection::vec((token(), prop_oneof![Just(" "), Just("\n")]), 0..300),
+            files in 0usize..15,
+            embeds in 0usize..14,
+            mode in prop_oneof![Just("skip"), Just("remove")],
+            ping in any::<bool>(),
+            card in any::<bool>(),
+        ) {
+            let content: String = words.iter().map(|(w, s)| format!("{w}{s}")).collect();
+            let mut v = view(&content);
+            v.attachments = (0..files).map(|i| attachment(&(i + 1).to_string(), 10)).collect();
+            v.embeds = (0..embeds)
+                .map(|i| source_embed(json!({"title": format!("e{i}"), "description": "d".repeat(3_000)})))
+                .collect();
+            let mut transform = json!({"replacements": [{"pattern": "BTC", "replacement": "₿"}]});
+            if ping {
+                transform["role_ping_id"] = json!("555");
+            }
+            if card {
+                transform["style"] = json!("embed");
+            }
+            let r = rules(json!({"blocked_keywords": ["pump"], "blocked_domains": ["spam.io"], "mode": mode}), transform);
+            match render(&v, &r, &TargetContext::default()) {
+                RenderOutcome::Skipped(s) => prop_assert!(!s.rule.is_empty()),
+                RenderOutcome::Post(out) => {
+                    prop_assert!(!out.parts.is_empty());
+                    for (i, p) in out.parts.iter().enumerate() {
+                        prop_assert!(chars(&p.content) <= CONTENT_MAX);
+                        prop_assert!(p.embeds.len() <= EMBEDS_MAX);
+                        prop_assert!(p.embeds.iter().map(embed_chars).sum::<usize>() <= EMBED_TOTAL_CHARS_MAX);
+                        prop_assert!(p.attachments.len() <= FILES_MAX);
+                        prop_assert!(!p.content.trim().is_empty() || !p.embeds.is_empty() || !p.attachments.is_empty());
+                        prop_assert!(!p.content.contains("<@&77>") && !p.content.contains("@everyone"));
+                        prop_assert!(!p.content.contains("spam.io") && !p.content.to_lowercase().contains("pump"));
+                        prop_assert_eq!(p.content.contains("<@&555>"), ping && i == 0);
+                        let roles = out.allowed_mentions(i, SendKind::Post).roles;
+                        prop_assert_eq!(roles.len(), usize::from(ping && i == 0));
+                    }
+                    let files_out: usize = out.parts.iter().map(|p| p.attachments.len()).sum();
+                    prop_assert_eq!(files_out, files);
+                }
+            }
+        }
+    }
+}
+
+/// The longest text the protocol admits, with every rule kind active.
+#[test]
+fn a_maximal_message_renders() {
+    let words = [
+        "BTC",
+        "pump",
+        "https://a.spam.io/x",
+        "<@&77>",
+        "long",
+        "entry",
+        "t.me/g",
+        "é",
+    ];
+    let mut content = String::new();
+    let mut i = 0;
+    while content.chars().count() < 16_000 - 30 {
+        content.push_str(words[i % words.len()]);
+        content.push(if i % 17 == 0 { '\n' } else { ' ' });
+        i += 1;
+    }
+    let r = rules(
+        json!({"allowed_keywords": ["btc"], "blocked_keywords": ["pump", "scam group"], "blocked_domains": ["spam.io", "t.me"], "mode": "remove"}),
+        json!({"replacements": [{"pattern": r"\bentry\b", "replacement": "Entry", "regex": true, "ignore_case": true}]}),
+    );
+    let out = post(render(&view(&content), &r, &TargetContext::default()));
+    assert!(out.parts.len() >= 3);
+    for p in &out.parts {
+        assert!(chars(&p.content) <= CONTENT_MAX);
+        assert!(
+            !p.content.contains("pump")
+                && !p.content.contains("spam.io")
+                && !p.content.contains("t.me")
+        );
+        assert!(!p.content.contains(" entry "), "replaced");
+    }
+}
