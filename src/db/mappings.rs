@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{D1PreparedStatement, Result};
 
-use super::bind::{n, s};
+use super::bind::{n, opt, opt_n, s};
 use super::handle::Db;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,21 +66,31 @@ impl Mappings<'_> {
         m: &MappingUpsert,
         now: i64,
     ) -> Result<()> {
+        // Insert with defaults for what the request leaves out; on update, keep it (NULL
+        // parameters fall back to the stored column).
+        let filters = m
+            .filters_json
+            .as_ref()
+            .map(|f| Value::Object(f.clone()).to_string());
+        let transform = m
+            .transform_json
+            .as_ref()
+            .map(|t| Value::Object(t.clone()).to_string());
         let upsert = self.db.stmt(
             "INSERT INTO connector_mappings (tenant_key, connector_id, source_channel_id, \
              target_channel_id, filters_json, transform_json, priority, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) \
+             VALUES (?1, ?2, ?3, ?4, COALESCE(?5, '{}'), COALESCE(?6, '{}'), COALESCE(?7, 0), ?8, ?8) \
              ON CONFLICT (tenant_key, connector_id, source_channel_id, target_channel_id) DO UPDATE SET \
-             filters_json = excluded.filters_json, transform_json = excluded.transform_json, \
-             priority = excluded.priority, updated_at = excluded.updated_at",
+             filters_json = COALESCE(?5, filters_json), transform_json = COALESCE(?6, transform_json), \
+             priority = COALESCE(?7, priority), updated_at = excluded.updated_at",
             &[
                 s(tenant),
                 s(connector),
                 s(source),
                 s(target),
-                s(&Value::Object(m.filters_json.clone()).to_string()),
-                s(&Value::Object(m.transform_json.clone()).to_string()),
-                n(m.priority),
+                opt(filters.as_deref()),
+                opt(transform.as_deref()),
+                opt_n(m.priority),
                 n(now),
             ],
         )?;

@@ -95,13 +95,13 @@ describe('sources and mappings', () => {
     await admin.put(`${c}/sources/${DST}`, { guild_id: GUILD, is_source: false, is_target: true });
     // Source used as target is refused too.
     expectError(await admin.put(`${c}/mappings/${DST}/${SRC}`, {}), 409, 'source_channel_unavailable');
-    r = await admin.put(`${c}/mappings/${SRC}/${DST}`, { filters_json: { contains: ['BTC'] }, transform_json: { prefix: '[VIP] ' }, priority: 5 });
+    r = await admin.put(`${c}/mappings/${SRC}/${DST}`, { filters_json: { allowed_keywords: ['btc'] }, transform_json: { footer: '[VIP]' }, priority: 5 });
     assert.equal(r.status, 200);
     const { updated_at: mappedAt, ...mapping } = r.json.mapping;
     assert.equal(typeof mappedAt, 'number');
     assert.deepEqual(mapping, {
-      source_channel_id: SRC, target_channel_id: DST, filters_json: { contains: ['BTC'] },
-      transform_json: { prefix: '[VIP] ' }, priority: 5,
+      source_channel_id: SRC, target_channel_id: DST, filters_json: { allowed_keywords: ['btc'] },
+      transform_json: { footer: '[VIP]' }, priority: 5,
     });
     assert.equal(r.json.config_version, 4);
     expectError(await admin.put(`${c}/mappings/${SRC}/${DST}`, { filters_json: [] }), 400, 'bad_request');
@@ -110,7 +110,7 @@ describe('sources and mappings', () => {
     const cfg = (await ctx.api.get(`/connectors/${ctx.connector}/runtime-config?tenant_key=${ctx.tenant}`)).json.config;
     assert.equal(cfg.config_version, 4);
     assert.equal(cfg.sources.length, 2);
-    assert.deepEqual(cfg.mappings[0].filters_json, { contains: ['BTC'] });
+    assert.deepEqual(cfg.mappings[0].filters_json, { allowed_keywords: ['btc'] });
 
     // Disabling the target makes new mappings to it unavailable.
     await admin.put(`${c}/sources/${DST}`, { guild_id: GUILD, is_source: false, is_target: true, is_enabled: false });

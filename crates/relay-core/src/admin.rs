@@ -163,27 +163,44 @@ pub fn parse_source_upsert(body: &Value) -> Result<SourceUpsert, Vec<FieldError>
     finish(p, parsed)
 }
 
+/// A mapping upsert. Absent fields keep what is stored (defaults on insert: `{}`, `{}`, 0):
+/// editing the priority in one place must not wipe rules set in another.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MappingUpsert {
-    pub filters_json: Map<String, Value>,
-    pub transform_json: Map<String, Value>,
-    pub priority: i64,
+    /// Normalised by the rule checker.
+    pub filters_json: Option<Map<String, Value>>,
+    pub transform_json: Option<Map<String, Value>>,
+    pub priority: Option<i64>,
 }
 
-pub fn parse_mapping_upsert(body: &Value) -> Result<MappingUpsert, Vec<FieldError>> {
+/// Validates one rule object found at `path`, recording every problem under it, and returns
+/// its normalised form. The mirroring crate provides these; relay-core stays free of it.
+pub type RuleNormaliser = fn(&Value, &str, &mut Problems) -> Option<Map<String, Value>>;
+
+#[derive(Clone, Copy)]
+pub struct MappingRuleCheck {
+    pub filters: RuleNormaliser,
+    pub transform: RuleNormaliser,
+}
+
+/// Parses a mapping upsert; the rules are validated and normalised by `check`, and any
+/// problem anywhere refuses the whole request.
+pub fn parse_mapping_upsert(
+    body: &Value,
+    check: &MappingRuleCheck,
+) -> Result<MappingUpsert, Vec<FieldError>> {
     let mut p = Problems::new();
-    let parsed = Obj::new(body, "", &mut p).map(|mut o| MappingUpsert {
-        filters_json: o
-            .optional_object("filters_json")
-            .cloned()
-            .unwrap_or_default(),
-        transform_json: o
-            .optional_object("transform_json")
-            .cloned()
-            .unwrap_or_default(),
-        priority: o
-            .optional_int("priority", -1_000_000, 1_000_000)
-            .unwrap_or(0),
+    let parsed = Obj::new(body, "", &mut p).map(|mut o| {
+        let rules = |o: &mut Obj<'_, '_>, key: &str, normalise: RuleNormaliser| {
+            let v = o.get(key)?;
+            let path = crate::validate::join(&o.path, key);
+            normalise(v, &path, o.problems)
+        };
+        MappingUpsert {
+            filters_json: rules(&mut o, "filters_json", check.filters),
+            transform_json: rules(&mut o, "transform_json", check.transform),
+            priority: o.optional_int("priority", -1_000_000, 1_000_000),
+        }
     });
     finish(p, parsed)
 }
@@ -268,11 +285,44 @@ mod tests {
         let errs = parse_source_upsert(&json!({"thread_mode": "all"})).unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["guild_id", "thread_mode"]);
-        let m = parse_mapping_upsert(&json!({"filters_json": {"contains": "BTC"}, "priority": 2}))
-            .unwrap();
-        assert_eq!(m.priority, 2);
-        assert!(m.transform_json.is_empty());
-        assert!(parse_mapping_upsert(&json!({"filters_json": "x"})).is_err());
+        // A checker that accepts objects with only a "k" string, upper-casing it.
+        fn upper(v: &Value, path: &str, p: &mut Problems) -> Option<Map<String, Value>> {
+            let mut o = Obj::new(v, path, p)?;
+            let k = o.required_str("k", 10)?.to_uppercase();
+            Some(json!({ "k": k }).as_object().unwrap().clone())
+        }
+        let check = MappingRuleCheck {
+            filters: upper,
+            transform: upper,
+        };
+        let m = parse_mapping_upsert(
+            &json!({"filters_json": {"k": "btc"}, "priority": 2}),
+            &check,
+        )
+        .unwrap();
+        assert_eq!(m.priority, Some(2));
+        assert_eq!(
+            m.filters_json.unwrap()["k"],
+            "BTC",
+            "the normalised form is kept"
+        );
+        assert_eq!(m.transform_json, None, "absent: keep what is stored");
+        let m = parse_mapping_upsert(&json!({"transform_json": null}), &check).unwrap();
+        assert_eq!(
+            m,
+            MappingUpsert {
+                filters_json: None,
+                transform_json: None,
+                priority: None
+            }
+        );
+        let errs = parse_mapping_upsert(
+            &json!({"filters_json": "x", "transform_json": {"k": 5}, "priority": 2}),
+            &check,
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["filters_json", "transform_json.k"]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `.../connectors/{c}/mappings[/{source}/{target}]`: which source channel relays to which
 //! target.
 
-use relay_core::admin::parse_mapping_upsert;
+use relay_core::admin::{parse_mapping_upsert, MappingRuleCheck};
 use relay_core::ids::ChannelId;
 use relay_core::routes::MappingsRoute;
 use relay_core::ApiError;
@@ -12,6 +12,11 @@ use super::lookup::{connector, reload, snowflake};
 use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{self, ApiResult, OrUnavailable};
+
+const RULES: MappingRuleCheck = MappingRuleCheck {
+    filters: relay_mirror::rules::normalise_filters,
+    transform: relay_mirror::rules::normalise_transform,
+};
 
 pub async fn handle(
     req: &mut Request,
@@ -36,7 +41,9 @@ pub async fn handle(
             let target: ChannelId = snowflake("target_channel_id", &target)?;
             connector(db, t, c).await?;
             let body = http::read_json(req, &cx.cfg).await?;
-            let m = parse_mapping_upsert(&body).map_err(ApiError::invalid_fields)?;
+            // Rules are validated and normalised whole before anything is written: a bad rule
+            // is a 400 naming its field, never half applied.
+            let m = parse_mapping_upsert(&body, &RULES).map_err(ApiError::invalid_fields)?;
             // Mappings only connect channels the operator made available in the right role.
             let sources = db.sources().list(t, c).await.or_unavailable("sources")?;
             let find = |id: &ChannelId| sources.iter().find(|s| s.channel_id == id.as_str());
