@@ -10,6 +10,7 @@ use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, Sc
 mod auth;
 mod config;
 mod db;
+pub mod discord;
 mod handlers;
 mod http;
 mod maintenance;
@@ -18,6 +19,7 @@ mod runtime;
 #[path = "../durable_objects/mod.rs"]
 mod durable_objects;
 
+pub use durable_objects::discord_gate::DiscordGate;
 pub use durable_objects::tenant::TenantObject;
 
 #[event(fetch)]

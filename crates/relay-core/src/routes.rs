@@ -174,6 +174,8 @@ pub enum AdminRoute {
         tenant: String,
         route: FeedStatsRoute,
     },
+    /// `/v1/admin/discord[/reset]`: the deployment's Discord client (not per tenant).
+    Discord(DiscordRoute),
 }
 
 impl AdminRoute {
@@ -202,6 +204,7 @@ impl AdminRoute {
                     route,
                 })
             }
+            ["discord", rest @ ..] => DiscordRoute::matching(method, rest).map(Self::Discord),
             _ => Err(RouteError::NotFound),
         }
     }
@@ -480,6 +483,30 @@ impl FeedStatsRoute {
     }
 }
 
+/// `/v1/admin/discord`: the Discord client's rate-limit gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiscordRoute {
+    /// `GET /v1/admin/discord`: configured or not, and the gate's state and counters.
+    Status,
+    /// `POST /v1/admin/discord/reset`: the operator clears a 401 stop, the alert and a ban
+    /// pause.
+    Reset,
+    /// `POST /v1/admin/discord/probe`: one `GET /users/@me` through the gate, to check the
+    /// token and the way to Discord after a change.
+    Probe,
+}
+
+impl DiscordRoute {
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::Status)]),
+            ["reset"] => pick(method, "POST", [("POST", Self::Reset)]),
+            ["probe"] => pick(method, "POST", [("POST", Self::Probe)]),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,6 +599,9 @@ mod tests {
                 tenant: T.into(),
                 route: FeedStatsRoute::Get,
             }),
+            Route::Admin(AdminRoute::Discord(DiscordRoute::Status)),
+            Route::Admin(AdminRoute::Discord(DiscordRoute::Reset)),
+            Route::Admin(AdminRoute::Discord(DiscordRoute::Probe)),
         ]
     }
 
@@ -686,6 +716,11 @@ mod tests {
             AdminRoute::FeedStats { tenant, route } => match route {
                 FeedStatsRoute::Get => ("GET", format!("tenants/{tenant}/feed-stats")),
             },
+            AdminRoute::Discord(route) => match route {
+                DiscordRoute::Status => ("GET", "discord".into()),
+                DiscordRoute::Reset => ("POST", "discord/reset".into()),
+                DiscordRoute::Probe => ("POST", "discord/probe".into()),
+            },
         }
     }
 
@@ -714,7 +749,7 @@ mod tests {
         requests.dedup();
         assert_eq!(requests.len(), all.len(), "two routes share a request");
         // One per leaf variant: an entry dropped from the list fails here.
-        assert_eq!(all.len(), 30);
+        assert_eq!(all.len(), 33);
     }
 
     /// Every other method on a route's path is refused with the path's full method list, and
@@ -745,6 +780,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn discord_routes() {
+        assert_eq!(
+            match_route("GET", "/v1/admin/discord"),
+            Ok(Route::Admin(AdminRoute::Discord(DiscordRoute::Status)))
+        );
+        assert_eq!(
+            match_route("POST", "/v1/admin/discord/reset"),
+            Ok(Route::Admin(AdminRoute::Discord(DiscordRoute::Reset)))
+        );
+        assert_eq!(
+            match_route("GET", "/v1/admin/discord/reset"),
+            Err(RouteError::MethodNotAllowed { allow: "POST" })
+        );
+        assert_eq!(
+            match_route("GET", "/v1/admin/discord/gates/x"),
+            Err(RouteError::NotFound)
+        );
     }
 
     #[test]

@@ -681,9 +681,10 @@ mod tests {
 
     #[test]
     fn the_invalid_budget_pauses_sending() {
-        let mut cfg = Config::default();
-        cfg.invalid_budget = 3;
-        let mut g = Gate::new(cfg);
+        let mut g = Gate::new(Config {
+            invalid_budget: 3,
+            ..Config::default()
+        });
         let forbidden = || {
             answer(
                 403,

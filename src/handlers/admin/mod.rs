@@ -9,6 +9,7 @@ use crate::handlers::context::Cx;
 use crate::http::{ApiResult, OrUnavailable};
 
 mod connectors;
+mod discord;
 mod discovery;
 mod feed_stats;
 mod lookup;
@@ -20,9 +21,16 @@ mod tenants;
 mod threads;
 
 pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult {
-    // Every admin route reads D1: without it none can answer, so say so before parsing anything.
+    // The Discord area is deployment-wide and reads no D1: it must answer while D1 is down.
+    let route = match route {
+        AdminRoute::Discord(route) => return discord::handle(cx, route).await,
+        other => other,
+    };
+    // Every other admin route reads D1: without it none can answer, so say so before parsing
+    // anything.
     let db = Db::new(&cx.env).or_unavailable("database")?;
     match route {
+        AdminRoute::Discord(route) => discord::handle(cx, route).await,
         AdminRoute::Tenants(route) => tenants::handle(req, cx, &db, route).await,
         AdminRoute::Connectors { tenant, route } => {
             connectors::handle(req, cx, &db, &tenant, route).await
