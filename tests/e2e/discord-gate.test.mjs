@@ -1,6 +1,7 @@
 // The Discord client's gate through the admin API: not configured, then against the fake
-// Discord — a healthy gate, a probe through it, the 401 stop and the operator's reset, a 5xx
-// and a 429 classified, and the gate refusing locally instead of sending.
+// Discord — a healthy gate, a probe through it, the 401 stop and the operator's reset, a ban
+// page's pause and alert, a 5xx and a 429 classified, the gate refusing locally instead of
+// sending, and its state surviving a restart.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -163,6 +164,39 @@ describe('with the fake Discord', () => {
     p = await probe();
     assert.equal(p.probe.ok, true, JSON.stringify(p.probe));
     assert.equal((await received(since)).requests.length, 1);
+  });
+
+  test('a ban page pauses all traffic with an alert; the operator's reset ends the pause', async () => {
+    const before = (await status()).gate;
+    const page = '<!DOCTYPE html><html><head><title>Access denied | discord.com used Cloudflare to restrict access</title></head><body>Error 1015</body></html>';
+    let r = await fake.post('/_control/faults', { kind: 'status', status: 429, body: page, content_type: 'text/html', path: '/users/@me', count: 1 });
+    assert.equal(r.status, 200, r.text);
+    const t0 = Date.now();
+    let p = await probe();
+    assert.equal(p.probe.ok, false);
+    assert.equal(p.probe.error_code, 'discord_banned');
+    assert.ok(p.probe.retry_at_ms >= t0 + 59_000, `paused for the ban backoff: ${p.probe.retry_at_ms - t0} ms`);
+    assert.equal(p.gate.state, 'paused');
+    assert.equal(p.gate.pause_reason, 'banned');
+    assert.equal(p.gate.paused_until_ms, p.probe.retry_at_ms);
+    assert.equal(p.gate.alert.kind, 'banned');
+    assert.equal(p.gate.ban_strikes, before.ban_strikes + 1);
+    assert.equal(p.gate.counters.ban_pages, before.counters.ban_pages + 1);
+    assert.equal(p.gate.counters.rate_limited_429, before.counters.rate_limited_429, 'a ban page is not counted as a 429');
+    // Paused: nothing is sent, on any route.
+    const since = await lastSeq();
+    p = await probe();
+    assert.equal(p.probe.error_code, 'discord_banned');
+    assert.equal((await received(since)).requests.length, 0, 'nothing sent while banned');
+    // The operator put a proxy in front (here: nothing to do) and resets.
+    r = await admin.post('/v1/admin/discord/reset', {});
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.reset, { stop_cleared: false, alert_cleared: true, pause_lifted: true });
+    assert.equal(r.json.gate.state, 'sending');
+    assert.equal(r.json.gate.ban_strikes, before.ban_strikes + 1, 'the strike stays for the next backoff');
+    p = await probe();
+    assert.equal(p.probe.ok, true, JSON.stringify(p.probe));
+    await fake.del('/_control/faults');
   });
 
   test('a 5xx is transient with a retry time; a 429 makes the gate refuse locally until its Retry-After', async () => {
