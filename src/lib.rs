@@ -19,6 +19,7 @@ mod runtime;
 #[path = "../durable_objects/mod.rs"]
 mod durable_objects;
 
+pub use durable_objects::catalog::CatalogObject;
 pub use durable_objects::discord_gate::DiscordGate;
 pub use durable_objects::tenant::TenantObject;
 

@@ -4,7 +4,7 @@ use serde_json::Value;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env, Result};
 
-use super::{connectors, discovery, mappings, signals, sources, tenants};
+use super::{catalog, connectors, discovery, mappings, signals, sources, tenants};
 
 pub struct Db {
     pub(super) d1: D1Database,
@@ -56,6 +56,10 @@ impl Db {
 
     pub fn discovery(&self) -> discovery::Discovery<'_> {
         discovery::Discovery { db: self }
+    }
+
+    pub fn catalog(&self) -> catalog::Catalog<'_> {
+        catalog::Catalog { db: self }
     }
 
     pub fn signals(&self) -> signals::Signals<'_> {

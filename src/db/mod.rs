@@ -3,12 +3,14 @@
 //!
 //! One module per aggregate, each the only owner of its tables (its SQL is nowhere else):
 //! `tenants`, `connectors`, `sources` (connector_sources), `mappings` (connector_mappings),
-//! `discovery` (discovered_guilds, discovered_channels), `signals` (signals, threads). A change
+//! `discovery` (discovered_guilds, discovered_channels), `signals` (signals, threads), `catalog`
+//! (catalog_guilds, catalog_channels, catalog_roles: the bot's guilds). A change
 //! that spans tables — a source removed with its mappings and a config bump — is one `batch`
 //! (a transaction) composed from each owner's statement builders, so it lands together or not
 //! at all.
 
 pub mod bind;
+pub mod catalog;
 pub mod connectors;
 pub mod discovery;
 mod handle;

@@ -22,6 +22,8 @@ pub mod warnings;
 pub use diff::{diff, Diff, Keyed};
 pub use refresh::{Call, Cursor, Progress};
 pub use snapshot::{ChannelRow, GuildFacts, GuildSnapshot, RoleRow};
+/// The Discord types the cursor is fed, for callers without their own dependency on them.
+pub use twilight_model;
 pub use warnings::{channel_warnings, role_warnings, Warning};
 
 /// Channel types the catalog keeps: the ones a webhook can post in, plus categories so a

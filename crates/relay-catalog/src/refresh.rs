@@ -75,7 +75,7 @@ enum Stage {
 }
 
 /// How far a run got, for the admin API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
     pub guilds_listed: usize,
     pub guilds_done: usize,

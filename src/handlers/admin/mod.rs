@@ -8,6 +8,7 @@ use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{ApiResult, OrUnavailable};
 
+mod catalog;
 mod connectors;
 mod discord;
 mod discovery;
@@ -31,6 +32,10 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult 
     let db = Db::new(&cx.env).or_unavailable("database")?;
     match route {
         AdminRoute::Discord(route) => discord::handle(cx, route).await,
+        AdminRoute::Catalog(route) => catalog::handle(req, cx, &db, route).await,
+        AdminRoute::TenantCatalog { tenant, route } => {
+            catalog::handle_tenant(req, cx, &db, &tenant, route).await
+        }
         AdminRoute::Tenants(route) => tenants::handle(req, cx, &db, route).await,
         AdminRoute::Connectors { tenant, route } => {
             connectors::handle(req, cx, &db, &tenant, route).await
