@@ -7,6 +7,7 @@ import { adminToken, createSession } from '../shared/session.js';
 import { startClock } from '../shared/signal-card.js';
 import { renderCatalog } from './catalog.js';
 import { renderConnector } from './connector/index.js';
+import { renderDiscord } from './discord.js';
 import { renderSignIn } from './signin.js';
 import { renderTenant } from './tenant.js';
 import { renderTenants } from './tenants.js';
@@ -14,6 +15,7 @@ import { renderTenants } from './tenants.js';
 // First match wins; the last route matches every hash.
 const ROUTES = [
   { name: 'connector', path: 't/:tenant/c/:connector', render: (root, ctx, p) => renderConnector(root, ctx, p.tenant, p.connector) },
+  { name: 'discord', path: 'discord', render: (root, ctx) => renderDiscord(root, ctx) },
   { name: 'catalog-guild', path: 'catalog/:guild', render: (root, ctx, p) => renderCatalog(root, ctx, p.guild) },
   { name: 'catalog', path: 'catalog', render: (root, ctx) => renderCatalog(root, ctx) },
   { name: 'tenant', path: 't/:tenant', render: (root, ctx, p) => renderTenant(root, ctx, p.tenant) },
