@@ -2,37 +2,15 @@
 // state, a probe, a 401 stop shown with its alert, and the operator's reset.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { startStack, processService } from '../../harness/services.mjs';
-import { ROOT } from '../../harness/process.mjs';
+import { startStack } from '../../harness/services.mjs';
 import { Api } from '../../harness/client.mjs';
 import { ensureUiBuilt, launch, poll, screenshot, unlabelled } from '../../harness/browser.mjs';
-
-// Inline until the harness registers fake-discord by name.
-const fakeDiscord = {
-  name: 'fake-discord',
-  ...processService({
-    command: () => [join(ROOT, 'target/debug/fake-discord'), ['--port', '0']],
-    ready: (line) => {
-      const m = /^fake-discord seed (\{.*\})$/.exec(line);
-      return m && { url: JSON.parse(m[1]).base_url, seed: JSON.parse(m[1]) };
-    },
-    vars: ({ seed }) => ({
-      DISCORD_API_BASE: seed.api_base,
-      DISCORD_BOT_TOKEN: seed.bot_token,
-      DISCORD_CLIENT_ID: seed.client_id,
-      DISCORD_CLIENT_SECRET: seed.client_secret,
-    }),
-  }),
-};
 
 let stack, chrome, page, fake, seed;
 
 before(async () => {
   ensureUiBuilt();
-  execFileSync('flock', ['/tmp/signal-relay-build.lock', 'cargo', 'build', '-q', '-p', 'fake-discord'], { cwd: ROOT, stdio: 'inherit' });
-  stack = await startStack({ services: [fakeDiscord], vars: { ACCESS_LOG: 'errors' } });
+  stack = await startStack({ services: ['fake-discord'], vars: { ACCESS_LOG: 'errors' } });
   fake = new Api(stack.services['fake-discord'].url, null);
   seed = stack.services['fake-discord'].seed;
   chrome = await launch();

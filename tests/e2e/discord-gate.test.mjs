@@ -4,11 +4,8 @@
 // sending, and its state surviving a restart.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { startServer } from '../../harness/worker.mjs';
-import { startStack, processService } from '../../harness/services.mjs';
-import { ROOT } from '../../harness/process.mjs';
+import { startStack } from '../../harness/services.mjs';
 import { Api } from '../../harness/client.mjs';
 
 describe('without Discord configured', () => {
@@ -43,29 +40,10 @@ describe('without Discord configured', () => {
   });
 });
 
-// Inline until the harness registers fake-discord by name.
-const fakeDiscord = {
-  name: 'fake-discord',
-  ...processService({
-    command: () => [join(ROOT, 'target/debug/fake-discord'), ['--port', '0']],
-    ready: (line) => {
-      const m = /^fake-discord seed (\{.*\})$/.exec(line);
-      return m && { url: JSON.parse(m[1]).base_url, seed: JSON.parse(m[1]) };
-    },
-    vars: ({ seed }) => ({
-      DISCORD_API_BASE: seed.api_base,
-      DISCORD_BOT_TOKEN: seed.bot_token,
-      DISCORD_CLIENT_ID: seed.client_id,
-      DISCORD_CLIENT_SECRET: seed.client_secret,
-    }),
-  }),
-};
-
 describe('with the fake Discord', () => {
   let stack, admin, fake, seed;
   before(async () => {
-    execFileSync('flock', ['/tmp/signal-relay-build.lock', 'cargo', 'build', '-q', '-p', 'fake-discord'], { cwd: ROOT, stdio: 'inherit' });
-    stack = await startStack({ services: [fakeDiscord], vars: { ACCESS_LOG: 'errors' } });
+    stack = await startStack({ services: ['fake-discord'], vars: { ACCESS_LOG: 'errors' } });
     admin = new Api(stack.server.baseUrl, stack.server.adminToken);
     fake = new Api(stack.services['fake-discord'].url, null);
     seed = stack.services['fake-discord'].seed;
@@ -166,7 +144,7 @@ describe('with the fake Discord', () => {
     assert.equal((await received(since)).requests.length, 1);
   });
 
-  test('a ban page pauses all traffic with an alert; the operator's reset ends the pause', async () => {
+  test("a ban page pauses all traffic with an alert; the operator's reset ends the pause", async () => {
     const before = (await status()).gate;
     const page = '<!DOCTYPE html><html><head><title>Access denied | discord.com used Cloudflare to restrict access</title></head><body>Error 1015</body></html>';
     let r = await fake.post('/_control/faults', { kind: 'status', status: 429, body: page, content_type: 'text/html', path: '/users/@me', count: 1 });
