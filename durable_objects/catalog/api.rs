@@ -47,6 +47,14 @@ pub struct RunSummary {
     pub guilds_failed: Vec<GuildFailure>,
     /// Discord calls made (retries included).
     pub calls: u32,
+    /// Times the run waited for the gate ("not before"), and for how long in all.
+    #[serde(default)]
+    pub waits: u32,
+    #[serde(default)]
+    pub waited_ms: i64,
+    /// Steps retried after a transient failure (5xx, timeout, storage).
+    #[serde(default)]
+    pub retries: u32,
     pub written: Written,
 }
 

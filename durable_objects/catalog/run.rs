@@ -29,6 +29,7 @@ const MAX_ATTEMPTS: u32 = 8;
 /// When the object's own storage failed.
 pub const STORAGE_RETRY_MS: i64 = 5_000;
 const KEY: &str = "job";
+const LONG_WAIT_MS: i64 = 10_000;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Job {
@@ -45,6 +46,12 @@ pub struct Job {
     last_run: Option<RunSummary>,
     runs_completed: u64,
     written: Written,
+    #[serde(default)]
+    waits: u32,
+    #[serde(default)]
+    waited_ms: i64,
+    #[serde(default)]
+    retries: u32,
 }
 
 impl Job {
@@ -85,6 +92,9 @@ impl Job {
         self.paused = false;
         self.attempt = 0;
         self.written = Written::default();
+        self.waits = 0;
+        self.waited_ms = 0;
+        self.retries = 0;
     }
 
     pub fn status(&self) -> Status {
@@ -119,6 +129,9 @@ impl Job {
                 guilds: c.progress().guilds_listed,
                 guilds_failed: c.failed.clone(),
                 calls: c.calls,
+                waits: self.waits,
+                waited_ms: self.waited_ms,
+                retries: self.retries,
                 written: self.written.clone(),
             };
             log(
@@ -281,9 +294,17 @@ impl Slot {
                 return Ok(None);
             };
             let answer = perform(&discord, &db, &call, current.as_ref(), attempt, now).await;
-            let wake = self
-                .with(state, |job| apply(job, &call, answer, now))
-                .await?;
+            if let Answer::Step(Step::Wait { at, reason }) = &answer {
+                // Waits beyond a bucket's usual seconds are worth an operator's eye.
+                if at - now > LONG_WAIT_MS {
+                    log(
+                        "warn",
+                        "catalog refresh: long wait",
+                        serde_json::json!({"call": call_name(&call), "reason": reason, "wait_ms": at - now}),
+                    );
+                }
+            }
+            let wake = self.with(state, |job| apply(job, answer, now)).await?;
             self.save(state).await?;
             match wake {
                 Wake::Continue => {}
@@ -319,7 +340,7 @@ enum Answer {
 }
 
 /// Applies an answer to the job; says what the loop does next.
-fn apply(job: &mut Job, call: &Call, answer: Answer, now: i64) -> Wake {
+fn apply(job: &mut Job, answer: Answer, now: i64) -> Wake {
     let Some(cursor) = job.cursor.as_mut() else {
         return Wake::Never;
     };
@@ -367,7 +388,6 @@ fn apply(job: &mut Job, call: &Call, answer: Answer, now: i64) -> Wake {
         }
         Answer::Step(step) => step,
     };
-    let _ = call;
     match step {
         Step::Advanced => {
             job.attempt = 0;
@@ -376,12 +396,15 @@ fn apply(job: &mut Job, call: &Call, answer: Answer, now: i64) -> Wake {
             Wake::Continue
         }
         Step::Wait { at, reason } => {
+            job.waits += 1;
+            job.waited_ms += (at - now).max(0);
             job.next_at_ms = Some(at);
             job.wait_reason = Some(reason);
             Wake::At(at)
         }
         Step::Retry { at, error } => {
             job.attempt += 1;
+            job.retries += 1;
             job.last_error = Some(error);
             if job.attempt > MAX_ATTEMPTS {
                 return if job.end("failed", now) {

@@ -46,8 +46,9 @@ describe('rate limits', () => {
     assert.equal(r.status, 202, r.text);
     r = await admin.post('/v1/admin/catalog/refresh', {});
     assert.equal(r.status, 202, r.text);
-    const done = await refreshEnded(admin, before, 120_000);
-    assert.equal(done.state, 'idle', JSON.stringify(done));
+    const done = await refreshEnded(admin, before);
+    const gate = JSON.stringify((await admin.get('/v1/admin/discord')).json.gate);
+    assert.equal(done.state, 'idle', `${JSON.stringify(done)} ${gate}`);
     assert.equal(done.last_run.outcome, 'completed', JSON.stringify(done));
     assert.ok(done.runs_completed >= before.runs_completed + 2, JSON.stringify(done));
 
@@ -57,6 +58,7 @@ describe('rate limits', () => {
     assert.ok(lists.length >= 2 * EXTRA_CHANNELS, `${lists.length} webhook lists`);
     assert.ok(rs.length > 2 * EXTRA_CHANNELS, `${rs.length} requests`);
     assert.ok(tooMany(rs).length <= 1, `429s: ${JSON.stringify(tooMany(rs).map((x) => x.path))}`);
+    assert.equal(done.last_run.retries, 0, JSON.stringify(done.last_run));
     assert.ok(rs.every((x) => x.status === 200 || x.status === 429), JSON.stringify(rs.filter((x) => x.status !== 200).slice(0, 3)));
     // The second run met the first run's closed buckets and waited for them to reopen.
     const bySamePath = new Map();
@@ -76,7 +78,9 @@ describe('rate limits', () => {
     const since = await nextSeq(fake);
     const done = await refreshed(admin);
     const rs = (await requestsSince(fake, since)).filter(api);
-    assert.equal(tooMany(rs).length, 6, 'each injected 429 was met once, then waited out');
+    // Each injected 429 was met once, then waited out; at most one more is the gate's to learn
+    // a bucket the storm left unknown.
+    assert.ok(tooMany(rs).length >= 6 && tooMany(rs).length <= 7, JSON.stringify(tooMany(rs).map((x) => x.path)));
     const lists = webhookLists(rs);
     assert.ok(lists.filter((x) => x.status === 200).length >= EXTRA_CHANNELS, `${lists.length}`);
     // After a 429 on a path, the next call on it came no sooner than its Retry-After.
@@ -161,8 +165,8 @@ describe('rate limits', () => {
     assert.equal(reset.status, 200, reset.text);
     assert.equal(reset.json.reset.pause_lifted, true);
     await admin.post('/v1/admin/catalog/refresh', {});
-    const done = await refreshEnded(admin, before, 120_000);
-    assert.equal(done.state, 'idle', JSON.stringify(done));
+    const done = await refreshEnded(admin, before);
+    assert.equal(done.state, 'idle', `${JSON.stringify(done)} ${JSON.stringify((await admin.get('/v1/admin/discord')).json.gate)}`);
     assert.equal(done.last_run.outcome, 'completed', JSON.stringify(done));
     const gate = (await admin.get('/v1/admin/discord')).json.gate;
     assert.equal(gate.state, 'sending');
