@@ -1,4 +1,7 @@
-//! Durable Objects. One class today: the tenant object, the single writer for a tenant.
+//! Durable Objects: the tenant object, the single writer for a tenant, and the Discord gate,
+//! the rate-limit state of a bot token.
 
+pub mod catalog;
+pub mod discord_gate;
 pub mod js;
 pub mod tenant;

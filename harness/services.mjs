@@ -22,9 +22,10 @@
 //     },
 //     vars: ({ seed }) => ({ DISCORD_API_BASE: seed.api_base }),
 //   }));
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { jsonReady, readyLine, ROOT, spawnGroup, stopGroup, waitHealthy } from './process.mjs';
+import { childEnv, jsonReady, readyLine, ROOT, spawnGroup, stopGroup, waitHealthy } from './process.mjs';
 import { startServer } from './worker.mjs';
 
 const registry = new Map();
@@ -128,9 +129,8 @@ export async function startStack({ services = [], vars = {}, worker = {} } = {})
 }
 
 // -------------------------------------------------------------------------------------------
-// Registry: the fakes every caller can ask for by name; each one the next issues add is one
-// defineService(...) here, as in the header (ROOT from ./process.mjs is where their programs
-// live).
+// Registry: the fakes every caller can ask for by name, each one defineService(...) here, as in
+// the header (ROOT from ./process.mjs is where their programs live).
 
 // The fake mail sink (harness/mail-sink.mjs): the email API password-reset mail goes through.
 // `running.url` + '/messages' lists what was sent; '/' shows it as a page.
@@ -141,12 +141,53 @@ defineService('mail-sink', processService({
   vars: ({ url }) => ({ MAIL_API_BASE: url, MAIL_API_TOKEN: MAIL_SINK_TOKEN, MAIL_FROM: 'Signal Relay <no-reply@example.test>' }),
 }));
 
-/** A workspace binary, built by `cargo build` / `cargo test --workspace`. */
-function cargoBinary(name) {
+/**
+ * Builds a workspace binary unless SIGNAL_RELAY_SKIP_BUILD=1 and it exists. Cargo is a no-op
+ * when it is up to date; the shared build lock (when `flock` is there) keeps a test from
+ * building beside another build on a small machine.
+ */
+export function cargoBinary(name) {
   const bin = join(ROOT, 'target/debug', name);
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: build it with \`cargo build -p ${name}\``);
+  if (process.env.SIGNAL_RELAY_SKIP_BUILD === '1' && existsSync(bin)) return bin;
+  const cargo = ['cargo', 'build', '--quiet', '-p', name, '--bin', name];
+  const [cmd, args] = hasFlock() ? ['flock', ['/tmp/signal-relay-build.lock', ...cargo]] : [cargo[0], cargo.slice(1)];
+  execFileSync(cmd, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: childEnv() });
   return bin;
 }
+
+function hasFlock() {
+  try {
+    execFileSync('flock', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Parses fake-discord's second stdout line, `fake-discord seed {...}`. */
+export function fakeDiscordReady(line) {
+  const m = /^fake-discord seed (\{.*\})$/.exec(line);
+  if (!m) return null;
+  const seed = JSON.parse(m[1]);
+  return { url: seed.base_url, seed };
+}
+
+// The fake Discord (crates/fake-discord): REST v10, OAuth2, CDN, rate limits, a control API
+// at `<url>/_control` and a live page at `<url>/`. `args` adds flags (e.g. `--limit-global`).
+export function fakeDiscord({ args = [] } = {}) {
+  return processService({
+    command: () => [cargoBinary('fake-discord'), ['--port', '0', ...args]],
+    ready: fakeDiscordReady,
+    vars: ({ seed }) => ({
+      DISCORD_API_BASE: seed.api_base,
+      DISCORD_BOT_TOKEN: seed.bot_token,
+      DISCORD_CLIENT_ID: seed.client_id,
+      DISCORD_CLIENT_SECRET: seed.client_secret,
+    }),
+  });
+}
+
+defineService('fake-discord', fakeDiscord());
 
 // crates/fake-sellapp: Sell.app's webhooks, invoices API and checkout. Its webhook target is
 // the worker, which starts after it: set it once the worker is up, e.g.

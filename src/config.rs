@@ -104,3 +104,68 @@ pub fn secret(env: &Env, name: &str) -> Option<String> {
         .or_else(|| var(env, name))
         .filter(|s| !s.is_empty())
 }
+
+/// Discord settings: where the API is and the app's credentials. Read where they are used
+/// (the facade, the gate object), not per request of the rest of the worker.
+#[derive(Clone)]
+pub struct DiscordConfig {
+    /// `DISCORD_API_BASE`: Discord's API, or an egress proxy in front of it, or the fake.
+    pub api_base: String,
+    pub bot_token: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// `DISCORD_INVALID_REQUEST_BUDGET`: 401/403/429s tolerated per 10 minutes before every
+    /// Discord call pauses (Discord bans an IP at 10,000, and Workers share IPs).
+    pub invalid_request_budget: u32,
+}
+
+// The secrets must not reach a log through `{:?}`.
+impl std::fmt::Debug for DiscordConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscordConfig")
+            .field("api_base", &self.api_base)
+            .field("bot_token", &self.bot_token.as_ref().map(|_| "<set>"))
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<set>"),
+            )
+            .field("invalid_request_budget", &self.invalid_request_budget)
+            .finish()
+    }
+}
+
+impl DiscordConfig {
+    pub fn from_env(env: &Env) -> Self {
+        DiscordConfig {
+            api_base: var(env, "DISCORD_API_BASE")
+                .map(|b| b.trim().trim_end_matches('/').to_string())
+                .unwrap_or_else(|| relay_discord::DEFAULT_API_BASE.to_string()),
+            bot_token: secret(env, "DISCORD_BOT_TOKEN").map(|s| s.trim().to_string()),
+            client_id: secret(env, "DISCORD_CLIENT_ID").map(|s| s.trim().to_string()),
+            client_secret: secret(env, "DISCORD_CLIENT_SECRET"),
+            invalid_request_budget: num(env, "DISCORD_INVALID_REQUEST_BUDGET", 1_000u32)
+                .clamp(1, 9_000),
+        }
+    }
+
+    /// The names of the secrets that are not set, for the admin API.
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            ("DISCORD_BOT_TOKEN", self.bot_token.is_some()),
+            ("DISCORD_CLIENT_ID", self.client_id.is_some()),
+            ("DISCORD_CLIENT_SECRET", self.client_secret.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| !set)
+        .map(|(name, _)| name)
+        .collect()
+    }
+
+    pub fn limiter_config(&self) -> relay_discord::ratelimit::Config {
+        relay_discord::ratelimit::Config {
+            invalid_budget: self.invalid_request_budget,
+            ..relay_discord::ratelimit::Config::default()
+        }
+    }
+}

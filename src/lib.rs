@@ -11,6 +11,7 @@ mod accounts;
 mod auth;
 mod config;
 mod db;
+pub mod discord;
 mod handlers;
 mod http;
 mod mail;
@@ -20,6 +21,8 @@ mod runtime;
 #[path = "../durable_objects/mod.rs"]
 mod durable_objects;
 
+pub use durable_objects::catalog::CatalogObject;
+pub use durable_objects::discord_gate::DiscordGate;
 pub use durable_objects::tenant::TenantObject;
 
 #[event(fetch)]

@@ -1,16 +1,20 @@
-//! Scheduled maintenance: retention for every tenant's object and for the D1 projection.
+//! Scheduled maintenance: retention for every tenant's object and for the D1 projection, and
+//! the hourly start of the bot's catalog refresh (which runs in its own object, from alarms).
 
 use serde_json::json;
 use worker::Env;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::discord::Discord;
+use crate::durable_objects::catalog::client::CatalogClient;
 use crate::durable_objects::tenant::api;
 use crate::durable_objects::tenant::client::TenantClient;
 use crate::runtime::{log, new_correlation_id, now_ms};
 
 pub async fn run(env: &Env, cron: &str) {
     let cid = new_correlation_id();
+    start_catalog_refresh(env, &cid).await;
     let cfg = Config::from_env(env);
     let started = now_ms();
     let db = match Db::new(env) {
@@ -91,4 +95,28 @@ pub async fn run(env: &Env, cron: &str) {
             "ms": now_ms() - started,
         }),
     );
+}
+
+/// Asks the catalog object for a refresh; it runs from the object's alarms, so the scheduled
+/// handler only starts it. Without a bot token there is nothing to read.
+async fn start_catalog_refresh(env: &Env, cid: &str) {
+    if Discord::from_env(env).is_none() {
+        return;
+    }
+    let started = match CatalogClient::new(env) {
+        Ok(client) => client.start("cron").await,
+        Err(e) => Err(e),
+    };
+    match started {
+        Ok(status) => log(
+            "info",
+            "maintenance: catalog refresh requested",
+            json!({"correlation_id": cid, "state": status.state, "again": status.again}),
+        ),
+        Err(e) => log(
+            "error",
+            "maintenance: catalog refresh could not be requested",
+            json!({"correlation_id": cid, "error": e.to_string()}),
+        ),
+    }
 }

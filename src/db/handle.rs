@@ -5,8 +5,8 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env, Result};
 
 use super::{
-    audit, connectors, customers, discovery, entitlements, mappings, resets, sessions, signals,
-    sources, tenants, throttle, tiers, visibility,
+    audit, catalog, connectors, customers, discovery, entitlements, mappings, resets, sessions,
+    signals, sources, tenants, throttle, tiers, visibility,
 };
 
 pub struct Db {
@@ -71,6 +71,10 @@ impl Db {
 
     pub fn discovery(&self) -> discovery::Discovery<'_> {
         discovery::Discovery { db: self }
+    }
+
+    pub fn catalog(&self) -> catalog::Catalog<'_> {
+        catalog::Catalog { db: self }
     }
 
     pub fn signals(&self) -> signals::Signals<'_> {

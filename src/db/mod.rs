@@ -3,16 +3,18 @@
 //!
 //! One module per aggregate, each the only owner of its tables (its SQL is nowhere else):
 //! `tenants`, `connectors`, `sources` (connector_sources), `mappings` (connector_mappings),
-//! `discovery` (discovered_guilds, discovered_channels), `signals` (signals, threads); for
-//! customers `customers`, `sessions` (customer_sessions), `tiers`, `visibility`
-//! (channel_visibility), `entitlements`, `resets` (password_resets), `throttle` (auth_throttle)
-//! and `audit` (account_audit). A change
+//! `discovery` (discovered_guilds, discovered_channels), `signals` (signals, threads), `catalog`
+//! (catalog_guilds, catalog_channels, catalog_roles: the bot's guilds); for customers
+//! `customers`, `sessions` (customer_sessions), `tiers`, `visibility` (channel_visibility),
+//! `entitlements`, `resets` (password_resets), `throttle` (auth_throttle) and `audit`
+//! (account_audit). A change
 //! that spans tables — a source removed with its mappings and a config bump — is one `batch`
 //! (a transaction) composed from each owner's statement builders, so it lands together or not
 //! at all.
 
 pub mod audit;
 pub mod bind;
+pub mod catalog;
 pub mod connectors;
 pub mod customers;
 pub mod discovery;

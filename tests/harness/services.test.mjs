@@ -147,3 +147,22 @@ test('the worker is pointed at the services and stopped before them', { timeout:
     if (!stopped) await stack.stop();
   }
 });
+
+test('fake-discord is registered by name: its seed line gives the URL, the seed and the worker vars', async () => {
+  const s = await startService('fake-discord');
+  try {
+    assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(s.seed.base_url, s.url);
+    assert.deepEqual(s.vars, {
+      DISCORD_API_BASE: `${s.url}/api/v10`,
+      DISCORD_BOT_TOKEN: s.seed.bot_token,
+      DISCORD_CLIENT_ID: s.seed.client_id,
+      DISCORD_CLIENT_SECRET: s.seed.client_secret,
+    });
+    const state = await fetch(`${s.url}/_control/state`).then((r) => r.json());
+    assert.equal(state.guild_id, s.seed.guild_id);
+  } finally {
+    await s.stop();
+  }
+  assert.ok(await refused(s.url), 'stopped with its process group');
+});

@@ -5,9 +5,11 @@ import { h, link, replace } from '../shared/dom.js';
 import { hashSegments, matchRoute } from '../shared/router.js';
 import { adminToken, createSession } from '../shared/session.js';
 import { startClock } from '../shared/signal-card.js';
+import { renderCatalog } from './catalog.js';
 import { renderConnector } from './connector/index.js';
 import { renderCustomer, renderCustomers } from './customers.js';
 import { renderPlans } from './plans.js';
+import { renderDiscord } from './discord.js';
 import { renderSignIn } from './signin.js';
 import { renderTenant } from './tenant.js';
 import { renderTenants } from './tenants.js';
@@ -18,6 +20,9 @@ const ROUTES = [
   { name: 'customer', path: 't/:tenant/customers/:id', render: (root, ctx, p) => renderCustomer(root, ctx, p.tenant, p.id) },
   { name: 'customers', path: 't/:tenant/customers', render: (root, ctx, p) => renderCustomers(root, ctx, p.tenant) },
   { name: 'plans', path: 't/:tenant/plans', render: (root, ctx, p) => renderPlans(root, ctx, p.tenant) },
+  { name: 'discord', path: 'discord', render: (root, ctx) => renderDiscord(root, ctx) },
+  { name: 'catalog-guild', path: 'catalog/:guild', render: (root, ctx, p) => renderCatalog(root, ctx, p.guild) },
+  { name: 'catalog', path: 'catalog', render: (root, ctx) => renderCatalog(root, ctx) },
   { name: 'tenant', path: 't/:tenant', render: (root, ctx, p) => renderTenant(root, ctx, p.tenant) },
   { name: 'tenants', path: '', render: (root, ctx) => renderTenants(root, ctx) },
 ];

@@ -252,6 +252,17 @@ pub enum AdminRoute {
         tenant: String,
         route: CustomersRoute,
     },
+    /// `/v1/admin/discord[/reset]`: the deployment's Discord client (not per tenant).
+    Discord(DiscordRoute),
+    /// `/v1/admin/catalog/...`: the bot's guilds, channels and roles (deployment-wide: one bot
+    /// serves every tenant), their assignment to tenants, and the refresh.
+    Catalog(CatalogRoute),
+    /// `/v1/admin/tenants/{tenant}/catalog/...`: the catalog as one tenant may see it (only
+    /// the guilds assigned to it), for pickers.
+    TenantCatalog {
+        tenant: String,
+        route: TenantCatalogRoute,
+    },
 }
 
 impl AdminRoute {
@@ -294,6 +305,14 @@ impl AdminRoute {
             }
             ["tenants", t, "customers", rest @ ..] => {
                 CustomersRoute::matching(method, rest).map(|route| Self::Customers {
+                    tenant: s(t),
+                    route,
+                })
+            }
+            ["discord", rest @ ..] => DiscordRoute::matching(method, rest).map(Self::Discord),
+            ["catalog", rest @ ..] => CatalogRoute::matching(method, rest).map(Self::Catalog),
+            ["tenants", t, "catalog", rest @ ..] => {
+                TenantCatalogRoute::matching(method, rest).map(|route| Self::TenantCatalog {
                     tenant: s(t),
                     route,
                 })
@@ -610,6 +629,72 @@ impl TiersRoute {
     }
 }
 
+/// `/v1/admin/discord`: the Discord client's rate-limit gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiscordRoute {
+    /// `GET /v1/admin/discord`: configured or not, and the gate's state and counters.
+    Status,
+    /// `POST /v1/admin/discord/reset`: the operator clears a 401 stop, the alert and a ban
+    /// pause.
+    Reset,
+    /// `POST /v1/admin/discord/probe`: one `GET /users/@me` through the gate, to check the
+    /// token and the way to Discord after a change.
+    Probe,
+}
+
+impl DiscordRoute {
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::Status)]),
+            ["reset"] => pick(method, "POST", [("POST", Self::Reset)]),
+            ["probe"] => pick(method, "POST", [("POST", Self::Probe)]),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+/// The bot's catalog, deployment-wide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogRoute {
+    /// `GET /v1/admin/catalog/guilds`
+    Guilds,
+    /// `GET /v1/admin/catalog/guilds/{guild}`: the guild with its channels and roles.
+    Guild { guild: String },
+    /// `PUT /v1/admin/catalog/guilds/{guild}/tenant`: assign the guild to a tenant.
+    Assign { guild: String },
+    /// `DELETE /v1/admin/catalog/guilds/{guild}/tenant`
+    Unassign { guild: String },
+    /// `GET /v1/admin/catalog/refresh`: running, next at, last result and error.
+    RefreshStatus,
+    /// `POST /v1/admin/catalog/refresh`: start a refresh now (or once more after the
+    /// running one).
+    Refresh,
+}
+
+impl CatalogRoute {
+    /// `segs` follow `/v1/admin/catalog`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            ["guilds"] => pick(method, "GET", [("GET", Self::Guilds)]),
+            ["guilds", g] => pick(method, "GET", [("GET", Self::Guild { guild: s(g) })]),
+            ["guilds", g, "tenant"] => pick(
+                method,
+                "PUT, DELETE",
+                [
+                    ("PUT", Self::Assign { guild: s(g) }),
+                    ("DELETE", Self::Unassign { guild: s(g) }),
+                ],
+            ),
+            ["refresh"] => pick(
+                method,
+                "GET, POST",
+                [("GET", Self::RefreshStatus), ("POST", Self::Refresh)],
+            ),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VisibilityRoute {
     /// `GET .../channel-visibility`
@@ -671,6 +756,29 @@ impl CustomersRoute {
             [c, "disable"] => post(Self::Disable { customer: s(c) }),
             [c, "enable"] => post(Self::Enable { customer: s(c) }),
             [c, "revoke-sessions"] => post(Self::RevokeSessions { customer: s(c) }),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+/// One tenant's view of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantCatalogRoute {
+    /// `GET .../catalog/guilds`
+    Guilds,
+    /// `GET .../catalog/channels[?guild_id=]`: target channels with warnings.
+    Channels,
+    /// `GET .../catalog/roles[?guild_id=]`: roles with warnings (tier role pickers).
+    Roles,
+}
+
+impl TenantCatalogRoute {
+    /// `segs` follow `/v1/admin/tenants/{t}/catalog`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            ["guilds"] => pick(method, "GET", [("GET", Self::Guilds)]),
+            ["channels"] => pick(method, "GET", [("GET", Self::Channels)]),
+            ["roles"] => pick(method, "GET", [("GET", Self::Roles)]),
             _ => Err(RouteError::NotFound),
         }
     }
@@ -828,6 +936,33 @@ mod tests {
             customers(CustomersRoute::Disable { customer: cu() }),
             customers(CustomersRoute::Enable { customer: cu() }),
             customers(CustomersRoute::RevokeSessions { customer: cu() }),
+            Route::Admin(AdminRoute::Discord(DiscordRoute::Status)),
+            Route::Admin(AdminRoute::Discord(DiscordRoute::Reset)),
+            Route::Admin(AdminRoute::Discord(DiscordRoute::Probe)),
+            Route::Admin(AdminRoute::Catalog(CatalogRoute::Guilds)),
+            Route::Admin(AdminRoute::Catalog(CatalogRoute::Guild {
+                guild: "1".into(),
+            })),
+            Route::Admin(AdminRoute::Catalog(CatalogRoute::Assign {
+                guild: "1".into(),
+            })),
+            Route::Admin(AdminRoute::Catalog(CatalogRoute::Unassign {
+                guild: "1".into(),
+            })),
+            Route::Admin(AdminRoute::Catalog(CatalogRoute::RefreshStatus)),
+            Route::Admin(AdminRoute::Catalog(CatalogRoute::Refresh)),
+            Route::Admin(AdminRoute::TenantCatalog {
+                tenant: T.into(),
+                route: TenantCatalogRoute::Guilds,
+            }),
+            Route::Admin(AdminRoute::TenantCatalog {
+                tenant: T.into(),
+                route: TenantCatalogRoute::Channels,
+            }),
+            Route::Admin(AdminRoute::TenantCatalog {
+                tenant: T.into(),
+                route: TenantCatalogRoute::Roles,
+            }),
         ]
     }
 
@@ -1006,6 +1141,29 @@ mod tests {
                     }
                 }
             }
+            AdminRoute::Discord(route) => match route {
+                DiscordRoute::Status => ("GET", "discord".into()),
+                DiscordRoute::Reset => ("POST", "discord/reset".into()),
+                DiscordRoute::Probe => ("POST", "discord/probe".into()),
+            },
+            AdminRoute::Catalog(route) => match route {
+                CatalogRoute::Guilds => ("GET", "catalog/guilds".into()),
+                CatalogRoute::Guild { guild } => ("GET", format!("catalog/guilds/{guild}")),
+                CatalogRoute::Assign { guild } => ("PUT", format!("catalog/guilds/{guild}/tenant")),
+                CatalogRoute::Unassign { guild } => {
+                    ("DELETE", format!("catalog/guilds/{guild}/tenant"))
+                }
+                CatalogRoute::RefreshStatus => ("GET", "catalog/refresh".into()),
+                CatalogRoute::Refresh => ("POST", "catalog/refresh".into()),
+            },
+            AdminRoute::TenantCatalog { tenant, route } => {
+                let base = format!("tenants/{tenant}/catalog");
+                match route {
+                    TenantCatalogRoute::Guilds => ("GET", format!("{base}/guilds")),
+                    TenantCatalogRoute::Channels => ("GET", format!("{base}/channels")),
+                    TenantCatalogRoute::Roles => ("GET", format!("{base}/roles")),
+                }
+            }
         }
     }
 
@@ -1034,7 +1192,9 @@ mod tests {
         requests.dedup();
         assert_eq!(requests.len(), all.len(), "two routes share a request");
         // One per leaf variant: an entry dropped from the list fails here.
-        assert_eq!(all.len(), 30 + 11 + 6 + 9);
+        // 30 connector/feed/admin, 11 account, 6 tiers and visibility, 9 customers, 3 Discord
+        // client, 9 catalog.
+        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9);
     }
 
     /// Every other method on a route's path is refused with the path's full method list, and
@@ -1064,6 +1224,69 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn discord_routes() {
+        assert_eq!(
+            match_route("GET", "/v1/admin/discord"),
+            Ok(Route::Admin(AdminRoute::Discord(DiscordRoute::Status)))
+        );
+        assert_eq!(
+            match_route("POST", "/v1/admin/discord/reset"),
+            Ok(Route::Admin(AdminRoute::Discord(DiscordRoute::Reset)))
+        );
+        assert_eq!(
+            match_route("GET", "/v1/admin/discord/reset"),
+            Err(RouteError::MethodNotAllowed { allow: "POST" })
+        );
+        assert_eq!(
+            match_route("GET", "/v1/admin/discord/gates/x"),
+            Err(RouteError::NotFound)
+        );
+    }
+
+    #[test]
+    fn catalog_routes() {
+        assert_eq!(
+            match_route("PUT", "/v1/admin/catalog/guilds/9/tenant"),
+            Ok(Route::Admin(AdminRoute::Catalog(CatalogRoute::Assign {
+                guild: "9".into()
+            })))
+        );
+        assert_eq!(
+            match_route("POST", "/v1/admin/catalog/guilds/9/tenant"),
+            Err(RouteError::MethodNotAllowed {
+                allow: "PUT, DELETE"
+            })
+        );
+        assert_eq!(
+            match_route("GET", "/v1/admin/tenants/catalog"),
+            Ok(Route::Admin(AdminRoute::Tenants(TenantsRoute::Get {
+                tenant: "catalog".into()
+            }))),
+            "a tenant may be called catalog"
+        );
+        assert_eq!(
+            match_route("GET", "/v1/admin/tenants/t1/catalog/channels"),
+            Ok(Route::Admin(AdminRoute::TenantCatalog {
+                tenant: T.into(),
+                route: TenantCatalogRoute::Channels
+            }))
+        );
+        for path in [
+            "/v1/admin/catalog",
+            "/v1/admin/catalog/guilds/9/channels",
+            "/v1/admin/catalog/refresh/x",
+            "/v1/admin/tenants/t1/catalog",
+            "/v1/admin/tenants/t1/catalog/webhooks",
+        ] {
+            assert_eq!(
+                match_route("GET", path),
+                Err(RouteError::NotFound),
+                "{path}"
+            );
         }
     }
 

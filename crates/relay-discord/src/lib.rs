@@ -16,6 +16,9 @@
 //! - [`oauth`]: the authorize URL, the code exchange, and `users/@me` with a user's token.
 //! - [`client`]: one send end to end (build, acquire, send, observe, classify, decode) for a
 //!   caller that owns both the limiter and a transport.
+//! - [`gate`]: the same send split across the worker (which fetches) and the rate-limit
+//!   Durable Object (which owns the limiter): the object's state and counters, and how the
+//!   two halves' answers become one [`gate::SendError`] for the caller.
 //! - [`ratelimit`]: the state machine fed `now_ms` and response headers: buckets, the global
 //!   limit, 429 handling, the invalid-request budget, bans and the 401 stop. It is
 //!   serialisable and bounded, made to be owned by a Durable Object.
@@ -46,6 +49,7 @@
 
 pub mod client;
 pub mod error;
+pub mod gate;
 pub mod multipart;
 pub mod oauth;
 pub mod ratelimit;

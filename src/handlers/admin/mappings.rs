@@ -9,6 +9,7 @@ use serde_json::json;
 use worker::Request;
 
 use super::lookup::{connector, reload, snowflake};
+use crate::db::catalog::ChannelScope;
 use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{self, ApiResult, OrUnavailable};
@@ -56,14 +57,25 @@ pub async fn handle(
                     .with_code("source_channel_unavailable"))
                 }
             }
-            match find(&target) {
-                Some(s) if s.is_target != 0 && s.is_enabled != 0 => {}
-                _ => {
-                    return Err(ApiError::conflict(format!(
-                        "channel {target} is not an enabled target of this connector; add it with is_target first"
-                    ))
-                    .with_code("target_channel_unavailable"))
-                }
+            // A channel the bot's catalog knows is a target only in a guild assigned to this
+            // tenant (nothing crosses tenants); any other target must be one the operator
+            // declared on the connector.
+            match db
+                .catalog()
+                .channel_scope(&target)
+                .await
+                .or_unavailable("catalog")?
+            {
+                Some(scope) => catalog_target(t, &target, &scope)?,
+                None => match find(&target) {
+                    Some(s) if s.is_target != 0 && s.is_enabled != 0 => {}
+                    _ => {
+                        return Err(ApiError::conflict(format!(
+                            "channel {target} is not an enabled target of this connector; add it with is_target first"
+                        ))
+                        .with_code("target_channel_unavailable"))
+                    }
+                },
             }
             db.mappings()
                 .upsert(t, c, source.as_str(), target.as_str(), &m, cx.now)
@@ -106,4 +118,28 @@ pub async fn handle(
             ))
         }
     }
+}
+
+/// A catalog channel as a mapping target of tenant `t`.
+fn catalog_target(t: &str, target: &ChannelId, scope: &ChannelScope) -> Result<(), ApiError> {
+    if scope.tenant_key.as_deref() != Some(t) {
+        return Err(ApiError::conflict(format!(
+            "channel {target} is in guild {}, which is not assigned to this tenant",
+            scope.guild_id
+        ))
+        .with_code("target_guild_not_assigned"));
+    }
+    if scope.channel_active == 0 || scope.guild_active == 0 {
+        return Err(ApiError::conflict(format!(
+            "channel {target} is gone from Discord (or the bot left its guild)"
+        ))
+        .with_code("target_channel_inactive"));
+    }
+    if !u8::try_from(scope.kind).is_ok_and(relay_catalog::is_target_type) {
+        return Err(ApiError::conflict(format!(
+            "channel {target} is a category or voice channel: nothing can be posted there"
+        ))
+        .with_code("target_channel_not_postable"));
+    }
+    Ok(())
 }

@@ -8,8 +8,10 @@ use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{ApiResult, OrUnavailable};
 
+mod catalog;
 mod connectors;
 mod customers;
+mod discord;
 mod discovery;
 mod feed_stats;
 mod lookup;
@@ -23,9 +25,20 @@ mod tiers;
 mod visibility;
 
 pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult {
-    // Every admin route reads D1: without it none can answer, so say so before parsing anything.
+    // The Discord area is deployment-wide and reads no D1: it must answer while D1 is down.
+    let route = match route {
+        AdminRoute::Discord(route) => return discord::handle(cx, route).await,
+        other => other,
+    };
+    // Every other admin route reads D1: without it none can answer, so say so before parsing
+    // anything.
     let db = Db::new(&cx.env).or_unavailable("database")?;
     match route {
+        AdminRoute::Discord(route) => discord::handle(cx, route).await,
+        AdminRoute::Catalog(route) => catalog::handle(req, cx, &db, route).await,
+        AdminRoute::TenantCatalog { tenant, route } => {
+            catalog::handle_tenant(req, cx, &db, &tenant, route).await
+        }
         AdminRoute::Tenants(route) => tenants::handle(req, cx, &db, route).await,
         AdminRoute::Connectors { tenant, route } => {
             connectors::handle(req, cx, &db, &tenant, route).await

@@ -35,7 +35,7 @@ export async function renderConnector(root, { api, setCrumbs }, tenantKey, conne
   }
 
   // The lists that come from other endpoints; each shows its own errors.
-  const refreshLists = () => Promise.all([signals.refresh(), rejections.refresh()]);
+  const refreshLists = () => Promise.all([signals.refresh(), rejections.refresh(), mappings.refresh()]);
 
   refreshBtn.addEventListener('click', () => busy(refreshBtn, async () => {
     showError(overview.errors, null);

@@ -1,7 +1,9 @@
-// Mappings: which enabled source channel is mirrored into which enabled target channel, with a
-// priority and optional filters and transform (JSON objects).
+// Mappings: which enabled source channel is mirrored into which target channel, with a
+// priority and optional filters and transform (JSON objects). Targets are picked from the bot's
+// catalog (channels of the guilds assigned to this tenant, with what the bot lacks there) or
+// from the connector's own enabled targets.
 import { seg, showError } from '../../shared/api.js';
-import { busy, field, h, option } from '../../shared/dom.js';
+import { busy, field, h, option, replace } from '../../shared/dom.js';
 import { compareSnowflakes } from '../../shared/format.js';
 import { dataTable, emptyRow, errorSlot, panel } from '../../shared/widgets/index.js';
 
@@ -24,10 +26,12 @@ function parseObject(text, name) {
 /** Why a mapping forwards nothing right now, or null when it is active. */
 function mappingProblem(st, m) {
   const src = st.sources.find((s) => s.channel_id === m.source_channel_id);
-  const tgt = st.sources.find((s) => s.channel_id === m.target_channel_id);
   if (!src || !src.is_source) return 'source is not an available source channel';
   if (!src.is_enabled) return 'source channel is disabled';
-  if (!tgt || !tgt.is_target) return 'target is not an available target channel';
+  const bot = st.catalogChannel(m.target_channel_id);
+  if (bot) return bot.warnings.length ? bot.warnings.map((w) => w.message).join(' ') : null;
+  const tgt = st.sources.find((s) => s.channel_id === m.target_channel_id);
+  if (!tgt || !tgt.is_target) return 'target is not an available target channel (nor a channel of this tenant\'s bot guilds)';
   if (!tgt.is_enabled) return 'target channel is disabled';
   return null;
 }
@@ -41,27 +45,66 @@ export function mappingsPanel({ api, st }) {
   const mapFilters = h('textarea', { name: 'filters_json', rows: 3, value: '{}', spellcheck: false });
   const mapTransform = h('textarea', { name: 'transform_json', rows: 3, value: '{}', spellcheck: false });
   const mapHint = h('p', { class: 'hint mapping-hint' });
+  const targetWarnings = h('div', { id: 'mapping-target-warnings', attrs: { 'aria-live': 'polite' } });
   const addMappingBtn = h('button', { type: 'submit', class: 'btn primary', id: 'add-mapping' }, 'Add mapping');
   const tbody = h('tbody');
   const count = h('span', { class: 'badge' });
+
+  /** A catalog channel's option: where it sits, and whether the bot can post there. */
+  function catalogOption(c) {
+    const where = c.parent_name ? `${c.parent_name} › #${c.name}` : `#${c.name}`;
+    const warn = c.warnings.length ? ` — ⚠ ${c.warnings.map((w) => w.code.replaceAll('_', ' ')).join(', ')}` : '';
+    const o = option(c.channel_id, `${where}${warn}`);
+    if (c.warnings.length) o.dataset.warnings = c.warnings.map((w) => w.code).join(' ');
+    return o;
+  }
+
+  /** What the bot lacks in the chosen target, said before the mapping is saved. */
+  function showTargetWarnings() {
+    const c = st.catalogChannel(mapTarget.value);
+    if (!c || !c.warnings.length) {
+      targetWarnings.replaceChildren();
+      return;
+    }
+    replace(targetWarnings, h('div', { class: 'notice warn', attrs: { role: 'status' } },
+      h('strong', {}, `The bot cannot post in #${c.name} yet:`),
+      h('ul', {}, c.warnings.map((w) => h('li', { dataset: { code: w.code } }, w.message)))));
+  }
+
+  /** The tenant's catalog channels (the bot's guilds assigned to it). */
+  async function refresh() {
+    try {
+      const r = await api.get(`/v1/admin/tenants/${seg(st.tenantKey)}/catalog/channels`);
+      st.update({ catalogChannels: r.channels ?? [] });
+    } catch (err) {
+      showError(errors, err, { title: 'Could not load the bot\'s channels' });
+    }
+  }
 
   function renderForm() {
     const keepS = mapSource.value;
     const keepT = mapTarget.value;
     const srcs = st.sources.filter((s) => s.is_enabled && s.is_source);
-    const tgts = st.sources.filter((s) => s.is_enabled && s.is_target);
+    const catalog = st.catalogChannels;
+    const own = st.sources.filter((s) => s.is_enabled && s.is_target && !st.catalogChannel(s.channel_id));
     mapSource.replaceChildren(option('', srcs.length ? 'Select a source channel…' : 'No enabled source channels'),
       ...srcs.map((s) => option(s.channel_id, `${st.channelLabel(s.channel_id)} (${s.channel_id})`)));
-    mapTarget.replaceChildren(option('', tgts.length ? 'Select a target channel…' : 'No enabled target channels'),
-      ...tgts.map((s) => option(s.channel_id, `${st.channelLabel(s.channel_id)} (${s.channel_id})`)));
+    const guilds = [...new Map(catalog.map((c) => [c.guild_id, c.guild_name || c.guild_id])).entries()];
+    mapTarget.replaceChildren(option('', catalog.length || own.length ? 'Select a target channel…' : 'No target channels'),
+      ...guilds.map(([gid, name]) => h('optgroup', { label: `Bot in ${name}` },
+        catalog.filter((c) => c.guild_id === gid).map(catalogOption))),
+      own.length ? h('optgroup', { label: 'Connector targets' },
+        own.map((s) => option(s.channel_id, `${st.channelLabel(s.channel_id)} (${s.channel_id})`))) : null);
     if (srcs.some((s) => s.channel_id === keepS)) mapSource.value = keepS;
-    if (tgts.some((s) => s.channel_id === keepT)) mapTarget.value = keepT;
+    if ([...catalog, ...own].some((s) => s.channel_id === keepT)) mapTarget.value = keepT;
+    showTargetWarnings();
+    const tgts = [...catalog, ...own];
     const missing = [];
     if (!srcs.length) missing.push('mark an available channel as an enabled Source');
-    if (!tgts.length) missing.push('mark one as an enabled Target');
+    if (!tgts.length) missing.push('assign a bot guild to this tenant (Catalog) or mark a channel as an enabled Target');
     mapHint.textContent = missing.length
       ? `To add a mapping, ${missing.join(' and ')}.`
-      : 'Only enabled available channels are offered: sources on the left, targets on the right.';
+      : 'Sources on the left; targets on the right: the bot\'s channels in this tenant\'s guilds (see Catalog), then the connector\'s own targets.';
     syncForm();
   }
 
@@ -97,7 +140,9 @@ export function mappingsPanel({ api, st }) {
     return h('tr', { dataset: { source: m.source_channel_id, target: m.target_channel_id }, class: problem ? 'is-disabled' : '' },
       h('td', {}, h('span', { class: 'channel-name' }, st.channelLabel(m.source_channel_id)), h('span', { class: 'sub' }, m.source_channel_id)),
       h('td', { class: 'arrow', attrs: { 'aria-hidden': 'true' } }, '→'),
-      h('td', {}, h('span', { class: 'channel-name' }, st.channelLabel(m.target_channel_id)), h('span', { class: 'sub' }, m.target_channel_id)),
+      h('td', {}, h('span', { class: 'channel-name' }, st.channelLabel(m.target_channel_id)),
+        st.catalogChannel(m.target_channel_id) ? h('span', { class: 'sub' }, `bot in ${st.catalogChannel(m.target_channel_id).guild_name}`) : null,
+        h('span', { class: 'sub' }, m.target_channel_id)),
       h('td', {}, String(m.priority)),
       h('td', { class: 'rules' }, compactJson(m.filters_json) === '—' && compactJson(m.transform_json) === '—'
         ? h('span', { class: 'muted' }, 'forward all, unchanged')
@@ -109,9 +154,10 @@ export function mappingsPanel({ api, st }) {
 
   // The pickers offer enabled sources and targets by name; the table marks mappings whose
   // channels are no longer both enabled, and the button says whether a pair already exists.
-  st.subscribe(['sources', 'discovery'], renderForm);
+  st.subscribe(['sources', 'discovery', 'catalog'], renderForm);
   st.subscribe(['mappings'], syncForm);
-  st.subscribe(['mappings', 'sources', 'discovery'], renderTable);
+  st.subscribe(['mappings', 'sources', 'discovery', 'catalog'], renderTable);
+  mapTarget.addEventListener('change', showTargetWarnings);
 
   const form = h('form', {
     class: 'add-mapping',
@@ -147,6 +193,7 @@ export function mappingsPanel({ api, st }) {
     field('Target channel', mapTarget).wrap,
     Object.assign(field('Priority', mapPriority).wrap, { className: 'field narrow' }),
     addMappingBtn),
+  targetWarnings,
   mapHint,
   h('details', { class: 'advanced' },
     h('summary', {}, 'Filters and transform (JSON)'),
@@ -159,5 +206,5 @@ export function mappingsPanel({ api, st }) {
     errors,
     dataTable('mappings-title', ['Source', '', 'Target', 'Priority', 'Rules', 'State', ''], tbody));
 
-  return { el };
+  return { el, refresh };
 }

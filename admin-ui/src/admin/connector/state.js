@@ -3,7 +3,8 @@
 // to it re-renders itself.
 //
 // Topics: 'connector' (status, flags, token, discovery request), 'config-version', 'sources',
-// 'mappings', 'discovery' (the guilds and channels the connector reported).
+// 'mappings', 'discovery' (the guilds and channels the connector reported), 'catalog' (the
+// channels of the bot's guilds assigned to this tenant: mirroring targets).
 import { seg } from '../../shared/api.js';
 
 export function createConnectorState(tenantKey, connectorId) {
@@ -17,6 +18,7 @@ export function createConnectorState(tenantKey, connectorId) {
     mappings: [],
     guilds: [],
     channels: [],
+    catalogChannels: [],
 
     /** Calls fn whenever one of `topics` changes (once per change, however many it names). */
     subscribe(topics, fn) {
@@ -31,7 +33,8 @@ export function createConnectorState(tenantKey, connectorId) {
     /** Replaces some of the fields above and publishes each replaced one as its topic. */
     update(fields) {
       Object.assign(st, fields);
-      const topics = Object.keys(fields).map((k) => (k === 'guilds' || k === 'channels' ? 'discovery' : k));
+      const topicOf = (k) => (k === 'guilds' || k === 'channels' ? 'discovery' : k === 'catalogChannels' ? 'catalog' : k);
+      const topics = Object.keys(fields).map(topicOf);
       st.publish(...new Set(topics));
     },
     /** Every admin write answers with the connector's new config_version. */
@@ -43,7 +46,12 @@ export function createConnectorState(tenantKey, connectorId) {
     },
 
     channelName(id) {
-      return st.channels.find((c) => c.channel_id === id)?.name || null;
+      return st.channels.find((c) => c.channel_id === id)?.name
+        || st.catalogChannel(id)?.name || null;
+    },
+    /** The bot's channel `id` in one of this tenant's guilds, or undefined. */
+    catalogChannel(id) {
+      return st.catalogChannels.find((c) => c.channel_id === id);
     },
     channelLabel(id) {
       const name = st.channelName(id);

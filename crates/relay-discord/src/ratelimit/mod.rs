@@ -176,7 +176,7 @@ pub enum SendState {
 }
 
 /// The limiter as the admin API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     pub state: SendState,
     /// When all traffic may resume, if paused (ban, invalid budget), or bot traffic (global).
@@ -514,6 +514,15 @@ impl RateLimiter {
     /// Clears the operator alert (the ban pause itself runs out by its backoff).
     pub fn clear_alert(&mut self) {
         self.alert = None;
+    }
+
+    /// Ends a ban pause now, when an operator has acted (an egress proxy put in front of the
+    /// API base, say). The strike count is kept: if the ban is still there, the next ban page
+    /// pauses for longer than the last one did. Returns whether a pause was running.
+    pub fn lift_ban_pause(&mut self, now_ms: i64) -> bool {
+        let was_paused = self.ban.until_ms > now_ms;
+        self.ban.until_ms = i64::MIN;
+        was_paused
     }
 
     pub fn status(&mut self, now_ms: i64) -> Status {

@@ -1,0 +1,77 @@
+// Seeds the local demo's bot catalog: runs a catalog refresh against the fake Discord that
+// script/server started, assigns the fake's demo guild to the demo tenant, and prints where to
+// look. Idempotent, like seed-demo.mjs: an assignment an operator changed is left alone.
+//
+//   node script/seed-catalog.mjs <base_url> <admin_token> <fake_discord_base_url>
+const [baseUrl, adminToken, fakeUrl] = process.argv.slice(2);
+if (!baseUrl || !adminToken || !fakeUrl) {
+  console.error('usage: node script/seed-catalog.mjs <base_url> <admin_token> <fake_discord_base_url>');
+  process.exit(2);
+}
+const TENANT = 'demo';
+
+async function call(method, path, body) {
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, json, text };
+}
+
+const describe = (r) => `${r.status}${r.json?.error_code ? ` ${r.json.error_code}` : ''}${r.json?.message ? ` (${r.json.message})` : ''}`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function main() {
+  const state = await (await fetch(`${fakeUrl}/_control/state`)).json();
+  const guild = state.guilds[0];
+  const before = await call('GET', '/v1/admin/catalog/refresh');
+  if (before.status !== 200) {
+    console.log(`catalog: skipped, the refresh state is not readable: ${describe(before)}`);
+    return;
+  }
+  const started = await call('POST', '/v1/admin/catalog/refresh', {});
+  if (started.status !== 202) {
+    console.log(`catalog: refresh not started: ${describe(started)}`);
+    return;
+  }
+  const lastBefore = before.json.refresh.last_run?.finished_at_ms ?? 0;
+  let s = started.json.refresh;
+  for (let i = 0; i < 120; i++) {
+    const r = await call('GET', '/v1/admin/catalog/refresh');
+    s = r.json?.refresh ?? s;
+    if (s.state === 'idle' && (s.last_run?.finished_at_ms ?? 0) > lastBefore) break;
+    await sleep(500);
+  }
+  if (s.state !== 'idle') console.log(`catalog: the refresh is still ${s.state} (${s.wait_reason ?? ''}); it goes on in the background`);
+  else console.log(`catalog: refreshed (${s.last_run.outcome}, ${s.last_run.guilds} guild(s), ${s.last_run.calls} Discord calls)`);
+
+  const g = await call('GET', `/v1/admin/catalog/guilds/${guild.id}`);
+  if (g.status !== 200) {
+    console.log(`catalog: the demo guild is not in the catalog yet: ${describe(g)}`);
+  } else if (g.json.guild.tenant_key === TENANT) {
+    console.log(`catalog: "${guild.name}" already serves tenant ${TENANT}`);
+  } else if (g.json.guild.tenant_key) {
+    console.log(`catalog: "${guild.name}" serves tenant ${g.json.guild.tenant_key} (left as an operator set it)`);
+  } else {
+    const a = await call('PUT', `/v1/admin/catalog/guilds/${guild.id}/tenant`, { tenant_key: TENANT });
+    console.log(a.status === 200 ? `catalog: assigned "${guild.name}" to tenant ${TENANT}` : `catalog: assignment skipped: ${describe(a)}`);
+  }
+
+  console.log(`
+Fake Discord (what Discord would show):  ${fakeUrl}/
+  Operator console → Catalog:            ${baseUrl}/admin/#/catalog
+    "Refresh now" re-reads the bot's guild; ${guild.name}'s channels and roles show what the
+    bot lacks (e.g. #mod-log: bot cannot view; Moderators: above the bot's role).
+  Connector page → Mappings:             ${baseUrl}/admin/#/t/${TENANT}/c/demo-connector
+    the Target channel picker lists the bot's channels in ${guild.name}.
+  Change Discord behind the bot's back (then Refresh now), e.g.:
+    curl -X POST ${fakeUrl}/_control/channels -H 'content-type: application/json' -d '{"name":"new-signals"}'`);
+}
+
+main().catch((e) => {
+  console.log(`catalog: skipped (${e.cause?.code ?? e.message})`);
+});
