@@ -215,4 +215,39 @@ describe('from an order to access', () => {
     await sellapp.control('purchase', { email: c.email, variant_id: 2003 });
     assert.deepEqual((await c.ticket()).json.channels.sort(), [CH_BASIC, CH_PRO].sort());
   });
+
+  test('a trial applies once per customer', async () => {
+    const ctx = await store();
+    const t = await ctx.admin.put(`${ctx.base}/payments/policies/trial-3`, { product_id: 1003, variant_id: 2004, tier: 'basic', duration_days: 3, trial: true });
+    assert.equal(t.status, 201, t.text);
+    const c = await signedUp(ctx);
+    const first = await sellapp.control('purchase', { email: c.email, variant_id: 2004 });
+    assert.deepEqual(results(first.deliveries), ['applied', 'ignored']);
+    const second = await sellapp.control('purchase', { email: c.email, variant_id: 2004 });
+    assert.deepEqual(results(second.deliveries), ['ignored', 'ignored']);
+    const reasons = (await ctx.events('?outcome=ignored')).filter((e) => e.order_id === String(second.invoice.id)).map((e) => e.reason);
+    assert.deepEqual(reasons, ['trial_already_used', 'trial_already_used']);
+    const d = await ctx.customer(c.id);
+    assert.equal(d.entitlements.length, 1);
+    assert.equal(d.entitlements[0].ends_at_ms - d.entitlements[0].starts_at_ms, 3 * 86_400_000);
+  });
+
+  test('our fault answers 503 and is kept as failed; the redelivery applies it', async () => {
+    const ctx = await store();
+    const c = await signedUp(ctx);
+    // The worker's API token no longer works: the invoice re-read fails (our side).
+    await sellapp.control('config', { api_token: 'rotated-elsewhere' });
+    const r = await sellapp.control('purchase', { email: c.email, variant_id: 2001 });
+    assert.deepEqual(answers(r.deliveries).map((a) => [a[1], a[2]]), [[503, 'failed'], [503, 'failed']]);
+    const failed = await ctx.events('?outcome=failed');
+    assert.equal(failed.length, 2);
+    assert.ok(failed.every((e) => /invoice re-read/.test(e.error)), JSON.stringify(failed));
+    assert.deepEqual((await ctx.customer(c.id)).entitlements, []);
+    await sellapp.control('config', { api_token: sellapp.seed.api_token });
+    const again = await sellapp.control(`invoices/${r.invoice.id}/send`, { event: 'order.completed' });
+    assert.deepEqual(answers(again.deliveries), [['order.completed', 200, 'applied']]);
+    const [ev] = (await ctx.events()).filter((e) => e.event === 'order.completed');
+    assert.equal(ev.attempts, 2);
+    assert.equal((await ctx.customer(c.id)).access.tier.key, 'basic');
+  });
 });
