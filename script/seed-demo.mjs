@@ -231,6 +231,42 @@ function writeCredentials(credentials) {
   }
 }
 
+/** With the fake Sell.app running: the demo tenant's webhook secret and a policy per seeded
+ * variant, so a simulated purchase grants access. */
+async function sellappDemo() {
+  const secret = process.env.FAKE_SELLAPP_WEBHOOK_SECRET;
+  if (!process.env.FAKE_SELLAPP_URL || !secret) return;
+  const base = `/v1/admin/tenants/${TENANT}/payments`;
+  const s = await call('PUT', `${base}/webhook-secret`, { secret, reason: 'demo seed: the fake Sell.app' });
+  if (s.status !== 200) note(`could not set the demo webhook secret: ${describe(s)}`);
+  const policies = [
+    ['basic-30', 1001, 2001, 'basic', 30, false],
+    ['basic-90', 1001, 2002, 'basic', 90, false],
+    ['pro-30', 1002, 2003, 'pro', 30, false],
+    ['trial-3', 1003, 2004, 'basic', 3, true],
+  ];
+  for (const [id, product_id, variant_id, tier, duration_days, trial] of policies) {
+    const r = await call('PUT', `${base}/policies/${id}`, { product_id, variant_id, tier, duration_days, trial, reason: 'demo seed' });
+    if (r.status !== 200 && r.status !== 201) note(`could not save the demo policy ${id}: ${describe(r)}`);
+  }
+}
+
+function sellappUsage(email) {
+  const fake = process.env.FAKE_SELLAPP_URL;
+  if (!fake) return '';
+  return `
+Simulate a purchase (the fake Sell.app signs and sends order.created + order.completed to
+${baseUrl}/webhooks/sellapp/${TENANT}; variants: 2001 Basic 30 days, 2002 Basic 90 days,
+2003 Pro 30 days, 2004 a 3-day trial):
+
+  curl -s ${fake}/_control/purchase -H 'content-type: application/json' \\
+    -d '{"email":"${email}","variant_id":2003}'
+
+  or open ${fake}/checkout/2003?email=${encodeURIComponent(email)}
+  Webhook outcomes: curl -s -H 'authorization: Bearer ${adminToken}' ${baseUrl}/v1/admin/tenants/${TENANT}/payments/events
+`;
+}
+
 function printUsage(credentials, connector) {
   const now = new Date();
   const id = snowflakeNow(now.getTime());
@@ -259,7 +295,7 @@ ${paused}
          "discord_thread_id":null,"discord_author_id":"1300000000000000999","author_username":"analyst",
          "author_global_name":"Analyst","content_raw":"BTC long 65000, SL 63000","content_clean":"BTC long 65000, SL 63000",
          "created_at":"${sentAt}","edited_at":null,"deleted_at":null,"attachments":[],"embeds":[]}]}'
-`);
+${sellappUsage(credentials.customer_email ?? CUSTOMER_EMAIL)}`);
 }
 
 async function seed() {
@@ -287,6 +323,7 @@ async function seed() {
   await channelsAndMapping(state);
   await discoverySync(state.connector, state.token);
   const customer = await customerDemo(readCredentials());
+  await sellappDemo();
 
   const credentials = {
     base_url: baseUrl,

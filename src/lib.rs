@@ -16,6 +16,7 @@ mod handlers;
 mod http;
 mod mail;
 mod maintenance;
+mod payments;
 mod runtime;
 
 #[path = "../durable_objects/mod.rs"]

@@ -37,6 +37,40 @@ impl EntitlementRow {
         }
     }
 
+    /// The payments crate's view: only `sellapp` rows carry an order it may revoke or move.
+    pub fn payments(&self) -> relay_payments::lifecycle::Entitlement {
+        use relay_payments::lifecycle::{EntitlementState, Source, Window};
+        let order = (self.source == "sellapp")
+            .then(|| {
+                self.reference
+                    .as_deref()
+                    .and_then(relay_payments::ids::OrderId::new)
+            })
+            .flatten();
+        relay_payments::lifecycle::Entitlement {
+            id: self.entitlement_id.clone(),
+            tier: relay_payments::ids::TierKey::new(&self.tier_key).unwrap_or_else(|| {
+                relay_payments::ids::TierKey::new("unknown").expect("static key")
+            }),
+            window: Window {
+                starts_at: self.starts_at,
+                ends_at: self.ends_at,
+            },
+            source: match order {
+                Some(order_id) => Source::Sellapp { order_id },
+                None => Source::Other {
+                    kind: self.source.clone(),
+                    reference: self.reference.clone().unwrap_or_default(),
+                },
+            },
+            state: if self.status == "revoked" {
+                EntitlementState::Revoked
+            } else {
+                EntitlementState::Open
+            },
+        }
+    }
+
     pub fn to_json(&self, now: i64) -> Value {
         json!({
             "entitlement_id": self.entitlement_id,
@@ -120,6 +154,21 @@ impl Entitlements<'_> {
             "UPDATE entitlements SET status = 'revoked', updated_at = ?4 \
              WHERE tenant_key = ?1 AND customer_id = ?2 AND entitlement_id = ?3",
             &[s(tenant), s(customer), s(id), n(now)],
+        )
+    }
+
+    /// Moves a window (a not-yet-started one chained after a revoked one).
+    pub fn reschedule(
+        &self,
+        tenant: &str,
+        id: &str,
+        starts_at: i64,
+        ends_at: i64,
+        now: i64,
+    ) -> Result<D1PreparedStatement> {
+        self.db.stmt(
+            "UPDATE entitlements SET starts_at = ?3, ends_at = ?4, updated_at = ?5 WHERE tenant_key = ?1 AND entitlement_id = ?2",
+            &[s(tenant), s(id), n(starts_at), n(ends_at), n(now)],
         )
     }
 

@@ -5,8 +5,9 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env, Result};
 
 use super::{
-    audit, catalog, connectors, customers, discovery, entitlements, mappings, resets, sessions,
-    signals, sources, tenants, throttle, tiers, visibility,
+    audit, catalog, connectors, customers, discovery, entitlements, flags, held_orders, mappings,
+    policies, resets, sellapp_secrets, sessions, signals, sources, tenants, throttle, tiers,
+    trial_claims, visibility, webhook_events,
 };
 
 pub struct Db {
@@ -111,5 +112,29 @@ impl Db {
 
     pub fn audit(&self) -> audit::Audit<'_> {
         audit::Audit { db: self }
+    }
+
+    pub fn sellapp_secrets(&self) -> sellapp_secrets::SellappSecrets<'_> {
+        sellapp_secrets::SellappSecrets { db: self }
+    }
+
+    pub fn webhook_events(&self) -> webhook_events::WebhookEvents<'_> {
+        webhook_events::WebhookEvents { db: self }
+    }
+
+    pub fn policies(&self) -> policies::Policies<'_> {
+        policies::Policies { db: self }
+    }
+
+    pub fn held_orders(&self) -> held_orders::HeldOrders<'_> {
+        held_orders::HeldOrders { db: self }
+    }
+
+    pub fn trial_claims(&self) -> trial_claims::TrialClaims<'_> {
+        trial_claims::TrialClaims { db: self }
+    }
+
+    pub fn flags(&self) -> flags::Flags<'_> {
+        flags::Flags { db: self }
     }
 }

@@ -7,7 +7,8 @@
 //! (catalog_guilds, catalog_channels, catalog_roles: the bot's guilds); for customers
 //! `customers`, `sessions` (customer_sessions), `tiers`, `visibility` (channel_visibility),
 //! `entitlements`, `resets` (password_resets), `throttle` (auth_throttle) and `audit`
-//! (account_audit). A change
+//! (account_audit); for payments `sellapp_secrets`, `webhook_events`, `policies`
+//! (payment_policies), `held_orders`, `trial_claims` and `flags` (customer_flags). A change
 //! that spans tables — a source removed with its mappings and a config bump — is one `batch`
 //! (a transaction) composed from each owner's statement builders, so it lands together or not
 //! at all.
@@ -19,16 +20,22 @@ pub mod connectors;
 pub mod customers;
 pub mod discovery;
 pub mod entitlements;
+pub mod flags;
 mod handle;
+pub mod held_orders;
 pub mod mappings;
+pub mod policies;
 pub mod resets;
+pub mod sellapp_secrets;
 pub mod sessions;
 pub mod signals;
 pub mod sources;
 pub mod tenants;
 pub mod throttle;
 pub mod tiers;
+pub mod trial_claims;
 pub mod visibility;
+pub mod webhook_events;
 
 pub use connectors::ConnectorRow;
 pub use handle::Db;

@@ -20,6 +20,7 @@ mod context;
 mod feed;
 mod health;
 mod pages;
+mod webhooks;
 
 pub use context::Cx;
 
@@ -98,5 +99,7 @@ async fn handle(req: &mut Request, cx: &Cx, route: Route) -> http::ApiResult {
         }
         Route::Account { tenant, route } => account::handle(req, cx, &tenant, route).await,
         Route::Page { tenant, path } => pages::serve(req, cx, &tenant, &path).await,
+        // Authenticated by each provider's signature, inside the handler.
+        Route::Webhook(route) => webhooks::handle(req, cx, route).await,
     }
 }

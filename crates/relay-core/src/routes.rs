@@ -8,7 +8,6 @@
 //!
 //! Areas still to come, each a new [`Route`] variant with its own enum and matcher, its first
 //! segment added to [`API_TOP_LEVEL`] and to `run_worker_first` in `wrangler.toml`:
-//! - webhooks: `/webhooks/sellapp/{tenant}`;
 //! - OAuth: `/oauth/discord/...`.
 
 /// Every route the worker answers, by area.
@@ -27,6 +26,14 @@ pub enum Route {
     /// A tenant's public pages, `/t/{tenant}/{path}`: static assets the worker serves after
     /// checking the tenant exists, so one page build serves every tenant.
     Page { tenant: String, path: String },
+    /// Deliveries from payment providers: `/webhooks/...` (authenticated by signature).
+    Webhook(WebhookRoute),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookRoute {
+    /// `POST /webhooks/sellapp/{tenant}`
+    Sellapp { tenant: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +67,7 @@ fn s(segment: &str) -> String {
 /// The first path segment of every API route. `wrangler.toml`'s `run_worker_first` must list
 /// each (a test checks), so the platform never looks an API path up as a static asset; a
 /// route whose first segment is missing here is unreachable.
-pub const API_TOP_LEVEL: &[&str] = &["health", "connectors", "ingest", "v1", "t"];
+pub const API_TOP_LEVEL: &[&str] = &["health", "connectors", "ingest", "v1", "t", "webhooks"];
 
 /// Matches a method and a path (without query string). `HEAD` is treated as `GET`.
 pub fn match_route(method: &str, path: &str) -> Matched<Route> {
@@ -92,6 +99,14 @@ pub fn match_route(method: &str, path: &str) -> Matched<Route> {
                     tenant: s(t),
                     path: rest.join("/"),
                 },
+            )],
+        ),
+        ["webhooks", "sellapp", t] if !t.is_empty() => pick(
+            method,
+            "POST",
+            [(
+                "POST",
+                Route::Webhook(WebhookRoute::Sellapp { tenant: s(t) }),
             )],
         ),
         _ => Err(RouteError::NotFound),
@@ -263,6 +278,11 @@ pub enum AdminRoute {
         tenant: String,
         route: TenantCatalogRoute,
     },
+    /// `/v1/admin/tenants/{tenant}/payments/...`: Sell.app secret, policies, webhook events.
+    Payments {
+        tenant: String,
+        route: PaymentsRoute,
+    },
 }
 
 impl AdminRoute {
@@ -313,6 +333,12 @@ impl AdminRoute {
             ["catalog", rest @ ..] => CatalogRoute::matching(method, rest).map(Self::Catalog),
             ["tenants", t, "catalog", rest @ ..] => {
                 TenantCatalogRoute::matching(method, rest).map(|route| Self::TenantCatalog {
+                    tenant: s(t),
+                    route,
+                })
+            }
+            ["tenants", t, "payments", rest @ ..] => {
+                PaymentsRoute::matching(method, rest).map(|route| Self::Payments {
                     tenant: s(t),
                     route,
                 })
@@ -784,6 +810,54 @@ impl TenantCatalogRoute {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentsRoute {
+    /// `GET .../payments/webhook-secret` (never the secret itself)
+    SecretInfo,
+    /// `PUT .../payments/webhook-secret`
+    SetSecret,
+    /// `GET .../payments/policies`
+    Policies,
+    /// `PUT .../payments/policies/{policy}`
+    PutPolicy { policy: String },
+    /// `DELETE .../payments/policies/{policy}`
+    DeletePolicy { policy: String },
+    /// `GET .../payments/events?outcome=`
+    Events,
+    /// `POST .../payments/events/{event}/replay`
+    Replay { event: String },
+    /// `POST .../payments/events/replay` (every failed or unmatched one)
+    ReplayAll,
+}
+
+impl PaymentsRoute {
+    /// `segs` follow `/v1/admin/tenants/{t}/payments`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        let post = |r: Self| pick(method, "POST", [("POST", r)]);
+        match segs {
+            ["webhook-secret"] => pick(
+                method,
+                "GET, PUT",
+                [("GET", Self::SecretInfo), ("PUT", Self::SetSecret)],
+            ),
+            ["policies"] => pick(method, "GET", [("GET", Self::Policies)]),
+            ["policies", p] => pick(
+                method,
+                "PUT, DELETE",
+                [
+                    ("PUT", Self::PutPolicy { policy: s(p) }),
+                    ("DELETE", Self::DeletePolicy { policy: s(p) }),
+                ],
+            ),
+            ["events"] => pick(method, "GET", [("GET", Self::Events)]),
+            // Before `events/{e}/replay`: `replay` is not an event id.
+            ["events", "replay"] => post(Self::ReplayAll),
+            ["events", e, "replay"] => post(Self::Replay { event: s(e) }),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -831,6 +905,13 @@ mod tests {
 
     fn tiers(route: TiersRoute) -> Route {
         Route::Admin(AdminRoute::Tiers {
+            tenant: T.into(),
+            route,
+        })
+    }
+
+    fn payments(route: PaymentsRoute) -> Route {
+        Route::Admin(AdminRoute::Payments {
             tenant: T.into(),
             route,
         })
@@ -963,6 +1044,21 @@ mod tests {
                 tenant: T.into(),
                 route: TenantCatalogRoute::Roles,
             }),
+            Route::Webhook(WebhookRoute::Sellapp { tenant: T.into() }),
+            payments(PaymentsRoute::SecretInfo),
+            payments(PaymentsRoute::SetSecret),
+            payments(PaymentsRoute::Policies),
+            payments(PaymentsRoute::PutPolicy {
+                policy: "p1".into(),
+            }),
+            payments(PaymentsRoute::DeletePolicy {
+                policy: "p1".into(),
+            }),
+            payments(PaymentsRoute::Events),
+            payments(PaymentsRoute::Replay {
+                event: "evt_1".into(),
+            }),
+            payments(PaymentsRoute::ReplayAll),
         ]
     }
 
@@ -1004,6 +1100,9 @@ mod tests {
                 (method, format!("/v1/account/{tenant}/{leaf}"))
             }
             Route::Page { tenant, path } => ("GET", format!("/t/{tenant}/{path}")),
+            Route::Webhook(WebhookRoute::Sellapp { tenant }) => {
+                ("POST", format!("/webhooks/sellapp/{tenant}"))
+            }
         }
     }
 
@@ -1109,6 +1208,25 @@ mod tests {
                     VisibilityRoute::Put { channel } => ("PUT", format!("{base}/{channel}")),
                 }
             }
+            AdminRoute::Payments { tenant, route } => {
+                let base = format!("tenants/{tenant}/payments");
+                match route {
+                    PaymentsRoute::SecretInfo => ("GET", format!("{base}/webhook-secret")),
+                    PaymentsRoute::SetSecret => ("PUT", format!("{base}/webhook-secret")),
+                    PaymentsRoute::Policies => ("GET", format!("{base}/policies")),
+                    PaymentsRoute::PutPolicy { policy } => {
+                        ("PUT", format!("{base}/policies/{policy}"))
+                    }
+                    PaymentsRoute::DeletePolicy { policy } => {
+                        ("DELETE", format!("{base}/policies/{policy}"))
+                    }
+                    PaymentsRoute::Events => ("GET", format!("{base}/events")),
+                    PaymentsRoute::Replay { event } => {
+                        ("POST", format!("{base}/events/{event}/replay"))
+                    }
+                    PaymentsRoute::ReplayAll => ("POST", format!("{base}/events/replay")),
+                }
+            }
             AdminRoute::Customers { tenant, route } => {
                 let base = format!("tenants/{tenant}/customers");
                 match route {
@@ -1193,8 +1311,8 @@ mod tests {
         assert_eq!(requests.len(), all.len(), "two routes share a request");
         // One per leaf variant: an entry dropped from the list fails here.
         // 30 connector/feed/admin, 11 account, 6 tiers and visibility, 9 customers, 3 Discord
-        // client, 9 catalog.
-        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9);
+        // client, 9 catalog, 1 Sell.app webhook, 8 payments.
+        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9 + 1 + 8);
     }
 
     /// Every other method on a route's path is refused with the path's full method list, and

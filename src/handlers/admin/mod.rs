@@ -16,6 +16,7 @@ mod discovery;
 mod feed_stats;
 mod lookup;
 mod mappings;
+mod payments;
 mod rejections;
 mod signals;
 mod sources;
@@ -76,6 +77,9 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult 
         }
         AdminRoute::Customers { tenant, route } => {
             customers::handle(req, cx, &db, &tenant, route).await
+        }
+        AdminRoute::Payments { tenant, route } => {
+            payments::handle(req, cx, &db, &tenant, route).await
         }
     }
 }
