@@ -15,7 +15,7 @@ use relay_core::{ApiError, ErrorKind};
 use serde_json::{json, Value};
 use worker::{Request, Response};
 
-use super::{client_ip, own_origin, policy, signed_in, signed_in_for_change, Signed};
+use super::guard::{client_ip, own_origin, policy, signed_in, signed_in_for_change, Signed};
 use crate::accounts::{self, new_id};
 use crate::db::audit::Entry;
 use crate::db::sessions::SessionRow;

@@ -13,7 +13,7 @@ use relay_core::ApiError;
 use serde_json::{json, Value};
 use worker::Request;
 
-use super::{signed_in, signed_in_for_change};
+use super::guard::{signed_in, signed_in_for_change};
 use crate::accounts::{self, CustomerAccess};
 use crate::config::secret;
 use crate::db::Db;

@@ -31,7 +31,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Config, WaitReason};
+use super::config::{Config, WaitReason};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Flight {

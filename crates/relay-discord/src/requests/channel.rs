@@ -7,9 +7,9 @@ use twilight_model::channel::{Channel, ChannelType, Message};
 use twilight_model::id::marker::{ChannelMarker, MessageMarker};
 use twilight_model::id::Id;
 
+use super::base::{with_reason, AuditReason, Auth, Endpoint, Method, Query, Request, Resource};
 use super::validate;
 use super::webhook::{message_body, no_mentions};
-use super::{with_reason, AuditReason, Auth, Endpoint, Method, Query, Request, Resource};
 use crate::error::DiscordError;
 use crate::multipart::File;
 

@@ -6,11 +6,11 @@ use twilight_model::guild::{Guild, Member, Role};
 use twilight_model::id::marker::{GuildMarker, RoleMarker, UserMarker};
 use twilight_model::id::Id;
 
-use super::validate;
-use super::{
+use super::base::{
     decode_json, with_reason, AuditReason, Auth, Decode, Endpoint, Method, NoContent, Query,
     Request, Resource,
 };
+use super::validate;
 use crate::error::DiscordError;
 
 const GUILD: &str = "/guilds/{guild_id}";

@@ -5,8 +5,8 @@ use twilight_model::id::marker::{GuildMarker, UserMarker};
 use twilight_model::id::Id;
 use twilight_model::user::{CurrentUser, CurrentUserGuild, User};
 
+use super::base::{Auth, Endpoint, Method, Query, Request, Resource};
 use super::validate;
-use super::{Auth, Endpoint, Method, Query, Request, Resource};
 use crate::error::DiscordError;
 
 const ME: &str = "/users/@me";

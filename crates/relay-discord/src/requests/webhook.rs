@@ -6,10 +6,10 @@ use twilight_model::channel::{Message, Webhook};
 use twilight_model::id::marker::{AttachmentMarker, ChannelMarker, MessageMarker, WebhookMarker};
 use twilight_model::id::Id;
 
-use super::validate;
-use super::{
+use super::base::{
     with_reason, AuditReason, Auth, Body, Endpoint, Method, NoContent, Query, Request, Resource,
 };
+use super::validate;
 use crate::error::DiscordError;
 use crate::multipart::{File, Form};
 
