@@ -35,11 +35,9 @@ export async function refreshState(api) {
 
 /**
  * Waits until a run that started after `before` (a refreshState) has ended, and returns the
- * state then. `ms` bounds the wait generously: a request the gate could not account for (no
- * answer in time on a loaded machine) holds its bucket for the gate's ghost TTL (65 s), which
- * delays a run without failing it. The caller's assertions report what was there.
+ * state then. `ms` bounds the wait; the caller's assertions report what was there.
  */
-export async function refreshEnded(api, before, ms = 240_000) {
+export async function refreshEnded(api, before, ms = 90_000) {
   return eventually(
     () => refreshState(api),
     (s) => s.state === 'idle' && s.last_run && s.last_run.finished_at_ms > (before.last_run?.finished_at_ms ?? 0) && !s.again,
@@ -48,7 +46,7 @@ export async function refreshEnded(api, before, ms = 240_000) {
 }
 
 /** Asks for a refresh and waits until a run that started after the ask has completed. */
-export async function refreshed(api, { ms = 240_000 } = {}) {
+export async function refreshed(api, { ms = 90_000 } = {}) {
   const before = await refreshState(api);
   const r = await api.post('/v1/admin/catalog/refresh', {});
   assert.equal(r.status, 202, r.text);

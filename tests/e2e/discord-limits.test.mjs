@@ -46,7 +46,7 @@ describe('rate limits', () => {
     assert.equal(r.status, 202, r.text);
     r = await admin.post('/v1/admin/catalog/refresh', {});
     assert.equal(r.status, 202, r.text);
-    const done = await refreshEnded(admin, before);
+    const done = await refreshEnded(admin, before, 120_000);
     const gate = JSON.stringify((await admin.get('/v1/admin/discord')).json.gate);
     assert.equal(done.state, 'idle', `${JSON.stringify(done)} ${gate}`);
     assert.equal(done.last_run.outcome, 'completed', JSON.stringify(done));
@@ -165,7 +165,7 @@ describe('rate limits', () => {
     assert.equal(reset.status, 200, reset.text);
     assert.equal(reset.json.reset.pause_lifted, true);
     await admin.post('/v1/admin/catalog/refresh', {});
-    const done = await refreshEnded(admin, before);
+    const done = await refreshEnded(admin, before, 120_000);
     assert.equal(done.state, 'idle', `${JSON.stringify(done)} ${JSON.stringify((await admin.get('/v1/admin/discord')).json.gate)}`);
     assert.equal(done.last_run.outcome, 'completed', JSON.stringify(done));
     const gate = (await admin.get('/v1/admin/discord')).json.gate;

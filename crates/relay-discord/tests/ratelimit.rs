@@ -217,9 +217,11 @@ fn routes_sharing_a_bucket_id_share_its_state_per_resource() {
 #[test]
 fn global_limit_counts_bot_requests_but_not_webhooks() {
     let mut rl = RateLimiter::default();
-    // Fifty distinct bot routes (one learning request each) in the same second.
+    // Fifty distinct bot routes (one learning request each, answered at once) in the same
+    // second.
     for c in 0..50 {
-        go(&mut rl, &messages(c), 100 + c as i64);
+        let p = go(&mut rl, &messages(c), 100 + c as i64);
+        rl.observe(&p, &ok(&format!("b{c}"), 5, 4, "1"), 100 + c as i64);
     }
     assert_eq!(
         not_before(&mut rl, &messages(999), 500),
@@ -559,4 +561,103 @@ fn status_serialises_for_the_admin_api() {
     assert!(v.get("alert").is_none());
     let scope: Scope = serde_json::from_str("\"shared\"").unwrap();
     assert_eq!(scope, Scope::Shared);
+}
+
+/// A global 429 as Discord documents it (no bucket headers) or as the fake sends it (bucket
+/// headers of the route as they stand, the request not counted).
+fn global_429(with_bucket_headers: bool) -> Feedback {
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("Retry-After", "1"),
+        ("X-RateLimit-Global", "true"),
+        ("X-RateLimit-Scope", "global"),
+    ];
+    if with_bucket_headers {
+        headers.extend([
+            ("X-RateLimit-Bucket", "hooks"),
+            ("X-RateLimit-Limit", "1"),
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset-After", "1.5"),
+        ]);
+    }
+    response(
+        429,
+        &headers,
+        r#"{"message":"You are being rate limited.","retry_after":0.3,"global":true}"#,
+    )
+}
+
+/// The stall of the burst e2e: the bot's 51st request in a second met Discord's global limit
+/// while it was the one learning an unknown bucket (or used the only slot of a known one).
+/// The global limiter refused it before the route's bucket counted it, and the answer came
+/// back: nothing is missing, so the route goes on once the global pause is over, not a ghost
+/// TTL (65 s) later.
+#[test]
+fn a_global_429_frees_the_route_slot_instead_of_holding_it_for_the_ghost_ttl() {
+    for with_bucket_headers in [false, true] {
+        let mut rl = RateLimiter::default();
+        // The learner of an unknown bucket.
+        let learning = bot_route("/channels/{channel_id}/webhooks", 1);
+        let learner = go(&mut rl, &learning, 0);
+        rl.observe(&learner, &global_429(with_bucket_headers), 10);
+        assert_eq!(
+            not_before(&mut rl, &learning, 11),
+            (1_010, WaitReason::GlobalRetryAfter),
+            "headers: {with_bucket_headers}"
+        );
+        let again = go(&mut rl, &learning, 1_010);
+        rl.observe(&again, &ok("hooks", 1, 0, "1.5"), 1_020);
+        assert_eq!(
+            not_before(&mut rl, &learning, 1_021),
+            (2_520, WaitReason::Bucket)
+        );
+
+        // A known bucket of one request per window: its only slot.
+        let known = bot_route("/channels/{channel_id}/webhooks", 2);
+        let first = go(&mut rl, &known, 3_000);
+        rl.observe(&first, &ok("hooks", 1, 0, "1.5"), 3_010);
+        let refused = go(&mut rl, &known, 4_510);
+        rl.observe(&refused, &global_429(with_bucket_headers), 4_520);
+        go(&mut rl, &known, 5_520);
+        let s = rl.status(5_520);
+        assert_eq!((s.in_flight, s.invalid_requests), (1, 2), "{s:?}");
+    }
+}
+
+/// The cause of that 429: Discord counts the global limit by when requests arrive. A request
+/// granted at `g` and answered at `r` arrived somewhere in `[g, r]`, so it counts in the global
+/// window until `r` + the window, not `g` + the window: otherwise a slow first request (a cold
+/// connection) and a fast 51st land in the same second at Discord.
+#[test]
+fn the_global_limit_counts_a_request_until_its_answer_so_a_slow_first_one_shares_no_second_with_the_51st(
+) {
+    let mut rl = RateLimiter::default();
+    let slow = go(&mut rl, &messages(0), 0);
+    rl.observe(&slow, &response(200, &[], "{}"), 400);
+    for c in 1..50 {
+        let p = go(&mut rl, &messages(c), 400 + c as i64);
+        rl.observe(&p, &response(200, &[], "{}"), 400 + c as i64);
+    }
+    // The first arrived as late as 400 ms: a 51st sent before 1,400 ms could share its second.
+    assert_eq!(
+        not_before(&mut rl, &messages(50), 1_000),
+        (1_400, WaitReason::Global)
+    );
+    go(&mut rl, &messages(50), 1_400);
+    // Requests still unanswered count until they are answered (or given up on).
+    let mut rl = RateLimiter::default();
+    let pending: Vec<Permit> = (0..50)
+        .map(|c| go(&mut rl, &messages(c), c as i64))
+        .collect();
+    // The earliest one could leave the window: answered now, a second from now.
+    assert_eq!(
+        not_before(&mut rl, &messages(50), 2_000),
+        (3_000, WaitReason::Global)
+    );
+    rl.observe(&pending[0], &response(200, &[], "{}"), 2_100);
+    assert_eq!(
+        not_before(&mut rl, &messages(50), 2_200),
+        (3_100, WaitReason::Global)
+    );
+    go(&mut rl, &messages(50), 3_100);
 }

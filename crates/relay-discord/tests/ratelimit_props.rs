@@ -332,6 +332,52 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The global limit as Discord applies it, by arrival: whatever the delays to Discord and
+    /// back (a cold connection makes one request slow, the next ones fast) and however many
+    /// callers overlap, no second of arrivals holds more than 50 requests (so no global 429).
+    #[test]
+    fn the_global_limit_holds_over_any_second_of_arrivals(
+        sends in prop::collection::vec((0i64..30, 0i64..600, 0i64..600), 1..300),
+    ) {
+        let mut rl = RateLimiter::default();
+        // (answer time, permit) of requests out.
+        let mut out: Vec<(i64, Permit)> = Vec::new();
+        let mut arrivals: Vec<i64> = Vec::new();
+        let mut now = 0;
+        for (i, (gap, to_discord, to_us)) in sends.iter().enumerate() {
+            now += gap;
+            out.sort_by_key(|(t, p)| (*t, p.id));
+            while out.first().is_some_and(|(t, _)| *t <= now) {
+                let (t, p) = out.remove(0);
+                rl.observe(&p, &Feedback::Response(ResponseMeta::from_response(&Response {
+                    status: 200, headers: vec![], body: vec![],
+                })), t);
+            }
+            let key = RateKey {
+                route: RouteKey::new(Method::Get, "/channels/{channel_id}", &Resource::Channel(i as u64)),
+                auth: AuthKind::Bot,
+                counts_against_global: true,
+            };
+            match rl.acquire(&key, now) {
+                Acquire::Go(p) => {
+                    arrivals.push(now + to_discord);
+                    out.push((now + to_discord + to_us, p));
+                }
+                Acquire::NotBefore { at_ms, .. } => prop_assert!(at_ms > now),
+                Acquire::Stopped => prop_assert!(false, "nothing here stops the token"),
+            }
+        }
+        arrivals.sort_unstable();
+        for (i, t) in arrivals.iter().enumerate() {
+            let in_second = arrivals[i..].iter().take_while(|u| **u < t + 1_000).count();
+            prop_assert!(in_second <= 50, "{in_second} arrivals in the second from {t}");
+        }
+    }
+}
+
 fn any_header() -> impl Strategy<Value = (String, String)> {
     (
         prop::sample::select(vec![

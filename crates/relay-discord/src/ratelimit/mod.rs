@@ -19,9 +19,12 @@
 //! 3. Invalid requests (401, 403, and 429 except scope `shared`) are counted over a sliding
 //!    window (10 minutes); at the budget (default 1,000, far below Discord's 10,000 per IP,
 //!    which Workers share) all traffic pauses until the count drops.
-//! 4. A global 429 pauses the bot token for its Retry-After.
+//! 4. A global 429 pauses the bot token for its Retry-After. Discord's global limit refuses
+//!    it before the route's bucket counts it, so it frees its bucket slot.
 //! 5. At most 50 requests per second on the bot token (webhook requests, which carry only the
-//!    webhook's token, are not counted, as Discord does not count them).
+//!    webhook's token, are not counted, as Discord does not count them). Discord counts a
+//!    request when it arrives, somewhere between our grant and its answer, so a request
+//!    counts from its grant until a second after its answer.
 //! 6. Per bucket: learned from `X-RateLimit-Bucket` / `-Limit` / `-Remaining` /
 //!    `-Reset-After`, keyed by the route key until Discord names the bucket, then shared by
 //!    every route with that bucket id (and the same top-level resource). While a bucket is
@@ -295,14 +298,19 @@ impl RateLimiter {
             }
         };
         self.next_id += 1;
-        if key.counts_against_global {
-            self.global
-                .record(now, self.config.global_limit, self.config.global_window_ms);
-        }
         let deadline_ms = granted
             .map_or(now.saturating_add(self.config.in_flight_timeout_ms), |f| {
                 f.deadline_ms
             });
+        if key.counts_against_global {
+            self.global.record(
+                id,
+                deadline_ms,
+                now,
+                self.config.global_limit,
+                self.config.global_window_ms,
+            );
+        }
         Acquire::Go(Permit {
             id,
             key: key.clone(),
@@ -315,6 +323,10 @@ impl RateLimiter {
     /// Reports what happened to a request sent under `permit`.
     pub fn observe(&mut self, permit: &Permit, feedback: &Feedback, now_ms: i64) {
         let now = now_ms;
+        if permit.key.counts_against_global {
+            // Whatever came back, the request reached Discord by now or never will.
+            self.global.answered(permit.id, now);
+        }
         let meta = match feedback {
             Feedback::NoResponse => {
                 self.ghost(permit, now);
@@ -411,13 +423,24 @@ impl RateLimiter {
                     {
                         self.buckets.remove(&provisional);
                     }
-                } else if status == 429 {
-                    // Refused by a limit, but not this bucket's headers: it may have counted.
-                    self.ghost(permit, now);
-                    if !(global_429 && is_bot) {
+                } else if global_429 {
+                    // Discord's global limit refuses a request before its route's bucket
+                    // counts it, and the answer is here: the slot is free again. Held as a
+                    // ghost, it would block the route for the ghost TTL when it was the one
+                    // learning an unknown bucket or used a full bucket's last slot.
+                    if let Some(b) = self.flight_bucket(permit) {
+                        b.release(permit.id);
+                    }
+                    if !is_bot {
                         if let Some(b) = self.current_bucket(&permit.key.route) {
                             b.retry_after(now.saturating_add(retry_ms));
                         }
+                    }
+                } else if status == 429 {
+                    // Refused by a limit, but not this bucket's headers: it may have counted.
+                    self.ghost(permit, now);
+                    if let Some(b) = self.current_bucket(&permit.key.route) {
+                        b.retry_after(now.saturating_add(retry_ms));
                     }
                 } else if !meta.has_any_rate_limit_header() {
                     // Discord's rate limiter puts its headers on what it counts: an error without

@@ -5,14 +5,41 @@
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
-/// At most `limit` events in any `window_ms`: keeps the last `limit` event times.
+/// At most `limit` requests in any `window_ms`, counted by when they may have reached Discord.
+///
+/// Discord counts a request when it arrives, which we never see: a request granted at `g`
+/// and answered at `r` arrived somewhere in `[g, r]`. So a request counts from its grant
+/// until `r + window_ms`, and one still unanswered counts until it is answered (or its
+/// deadline passed, by which the caller abandoned it). Counting from the grant alone lets a
+/// slow request (a cold connection) share Discord's window with one granted a window later.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SlidingLog {
+    /// Answer times of answered requests, ascending. (States saved before answers were
+    /// tracked hold grant times here, which only errs the old way for one window.)
     times: VecDeque<i64>,
+    /// Unanswered requests: permit id and deadline.
+    #[serde(default)]
+    pending: Vec<(u64, i64)>,
 }
 
 impl SlidingLog {
+    fn insert_time(&mut self, t: i64) {
+        let i = self.times.partition_point(|x| *x <= t);
+        self.times.insert(i, t);
+    }
+
     fn trim(&mut self, now: i64, window_ms: i64) {
+        let mut expired = Vec::new();
+        self.pending.retain(|(_, deadline)| {
+            let out = *deadline <= now;
+            if out {
+                expired.push(*deadline);
+            }
+            !out
+        });
+        for t in expired {
+            self.insert_time(t);
+        }
         while self
             .times
             .front()
@@ -22,28 +49,55 @@ impl SlidingLog {
         }
     }
 
-    /// `None` when one more event fits now, otherwise when it will.
-    pub(crate) fn blocked_until(&mut self, now: i64, limit: u32, window_ms: i64) -> Option<i64> {
-        self.trim(now, window_ms);
-        if (self.times.len() as u64) < limit as u64 {
-            return None;
-        }
-        let excess = self.times.len() - (limit as usize).min(self.times.len());
-        // The event whose expiry brings the count below the limit.
-        self.times.get(excess).map(|t| t.saturating_add(window_ms))
+    fn len(&self) -> usize {
+        self.times.len() + self.pending.len()
     }
 
-    pub(crate) fn record(&mut self, now: i64, limit: u32, window_ms: i64) {
+    /// `None` when one more request fits now, otherwise the earliest time it may.
+    pub(crate) fn blocked_until(&mut self, now: i64, limit: u32, window_ms: i64) -> Option<i64> {
         self.trim(now, window_ms);
-        self.times.push_back(now);
-        while self.times.len() > (limit as usize).max(1) {
-            self.times.pop_front();
+        if (self.len() as u64) < limit as u64 {
+            return None;
+        }
+        // Answered requests leave first, in order; an unanswered one leaves a window after its
+        // answer, which is at the earliest now.
+        let excess = self.len() - (limit as usize).min(self.len());
+        Some(match self.times.get(excess) {
+            Some(t) => t.saturating_add(window_ms),
+            None => now.saturating_add(window_ms),
+        })
+    }
+
+    /// A request granted now, to be answered by `deadline_ms`.
+    pub(crate) fn record(
+        &mut self,
+        id: u64,
+        deadline_ms: i64,
+        now: i64,
+        limit: u32,
+        window_ms: i64,
+    ) {
+        self.trim(now, window_ms);
+        self.pending.push((id, deadline_ms.max(now)));
+        // Bounded state: only a lowered limit can leave more than `limit` entries.
+        while self.len() > (limit as usize).max(1) {
+            if self.times.pop_front().is_none() {
+                self.pending.remove(0);
+            }
+        }
+    }
+
+    /// The answer to request `id` (or the caller's giving up on it) came back at `now`.
+    pub(crate) fn answered(&mut self, id: u64, now: i64) {
+        if let Some(i) = self.pending.iter().position(|(p, _)| *p == id) {
+            self.pending.remove(i);
+            self.insert_time(now);
         }
     }
 
     pub(crate) fn count(&mut self, now: i64, window_ms: i64) -> u32 {
         self.trim(now, window_ms);
-        self.times.len() as u32
+        self.len() as u32
     }
 }
 
@@ -118,11 +172,30 @@ mod tests {
         let mut log = SlidingLog::default();
         for t in 0..3 {
             assert_eq!(log.blocked_until(t, 3, 1000), None);
-            log.record(t, 3, 1000);
+            log.record(t as u64, 30_000, t, 3, 1000);
+            log.answered(t as u64, t);
         }
         assert_eq!(log.blocked_until(500, 3, 1000), Some(1000));
         assert_eq!(log.blocked_until(1000, 3, 1000), None);
         assert_eq!(log.count(1000, 1000), 2);
+    }
+
+    #[test]
+    fn sliding_log_counts_a_request_until_a_window_after_its_answer() {
+        let mut log = SlidingLog::default();
+        log.record(1, 5_000, 0, 2, 1000);
+        log.record(2, 5_000, 10, 2, 1000);
+        // Both unanswered: the earliest a slot can free is a window after an answer now.
+        assert_eq!(log.blocked_until(2_000, 2, 1000), Some(3_000));
+        log.answered(2, 2_100);
+        assert_eq!(log.blocked_until(2_200, 2, 1000), Some(3_100));
+        // The other is abandoned at its deadline: it may have arrived until then.
+        assert_eq!(log.blocked_until(5_500, 2, 1000), None);
+        assert_eq!(log.count(5_500, 1000), 1);
+        assert_eq!(log.count(6_000, 1000), 0);
+        // An answer for a request already settled changes nothing.
+        log.answered(1, 6_000);
+        assert_eq!(log.count(6_000, 1000), 0);
     }
 
     #[test]
