@@ -389,9 +389,9 @@ fn api_request(st: &mut State, req: &Req, rest: &[&str], now: u64, seq: u64) -> 
     };
     // Webhook executions and the token exchange are not counted against the bot's global limit.
     if matches!(auth, Auth::Bot) && ep.auth() != AuthKind::None {
-        let key = format!("global:{}", st.settings.bot_token);
+        let global_key = format!("global:{}", st.settings.bot_token);
         let w = st.settings.limits.global;
-        let d = st.limiter.hit(&key, w, now);
+        let d = st.limiter.hit(&global_key, w, now);
         if !d.allowed {
             let mut r = rate_limited(
                 d.reset_after_ms,
@@ -639,8 +639,9 @@ mod tests {
         app.lock().settings.limits.global = crate::ratelimit::Window::new(2, 60_000);
         let g = app.lock().guild_id;
         let url = format!("/api/v10/guilds/{g}/roles");
-        assert_eq!(bot(&app, "GET", &url, Value::Null).status, 200);
-        assert_eq!(bot(&app, "GET", &url, Value::Null).status, 200);
+        let other = format!("/api/v10/guilds/{g}");
+        assert_eq!(bot(&app, "GET", &other, Value::Null).status, 200);
+        assert_eq!(bot(&app, "GET", &other, Value::Null).status, 200);
         let r = bot(&app, "GET", &url, Value::Null);
         assert_eq!(r.status, 429);
         assert_eq!(r.get_header("X-RateLimit-Global"), Some("true"));
@@ -648,6 +649,11 @@ mod tests {
         let v: Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(v["global"], true);
         assert!(v["retry_after"].as_f64().unwrap() > 0.0);
+        // The route's own bucket as it stands (the refused request was not counted in it),
+        // not the global one.
+        let limit = app.lock().settings.limits.route.limit.to_string();
+        assert_eq!(r.get_header("X-RateLimit-Limit"), Some(limit.as_str()));
+        assert_eq!(r.get_header("X-RateLimit-Remaining"), Some(limit.as_str()));
     }
 
     #[test]
