@@ -1,7 +1,7 @@
 //! The Discord REST routes we depend on, under `/api/v10` (and unversioned `/api`).
 
 use crate::error::{ApiError, FieldErrors};
-use crate::http::{Req, Resp};
+use crate::http::{JsonBody, Req, Resp};
 use crate::multipart;
 use crate::perms;
 use crate::render;

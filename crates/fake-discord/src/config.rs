@@ -5,10 +5,7 @@ use crate::state::Settings;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub host: String,
-    pub port: u16,
-    pub public_url: Option<String>,
-    pub verbose: bool,
+    pub listen: fake_http::Listen,
     pub settings: Settings,
 }
 
@@ -42,25 +39,8 @@ USAGE: fake-discord [FLAGS]
 ";
 
 pub fn parse(args: &[String]) -> Result<Config, String> {
-    let mut cfg = Config {
-        host: "127.0.0.1".into(),
-        port: 0,
-        public_url: None,
-        verbose: false,
-        settings: Settings::new(),
-    };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let (name, inline) = match flag.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (flag.as_str(), None),
-        };
-        let mut value = || -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+    let mut s = Settings::new();
+    let listen = fake_http::flags::parse(args, USAGE, |name, value| {
         let num = |v: String| -> Result<u64, String> {
             v.parse::<u64>()
                 .map_err(|_| format!("{name}: not a number: {v}"))
@@ -68,14 +48,7 @@ pub fn parse(args: &[String]) -> Result<Config, String> {
         let win = |v: String| -> Result<Window, String> {
             Window::parse(&v).ok_or_else(|| format!("{name}: expected LIMIT/WINDOW_MS, got {v}"))
         };
-        let s = &mut cfg.settings;
         match name {
-            "--host" => cfg.host = value()?,
-            "--port" => {
-                cfg.port =
-                    u16::try_from(num(value()?)?).map_err(|_| "--port: too large".to_string())?
-            }
-            "--public-url" => cfg.public_url = Some(value()?.trim_end_matches('/').to_string()),
             "--bot-token" => s.bot_token = value()?,
             "--client-secret" => s.client_secret = value()?,
             "--redirect-uri" => s.redirect_uris.push(value()?),
@@ -94,10 +67,14 @@ pub fn parse(args: &[String]) -> Result<Config, String> {
             "--ban-ms" => s.limits.ban_ms = num(value()?)?,
             "--file-limit" => s.file_limit = num(value()?)? as usize,
             "--cdn-ttl-s" => s.cdn_ttl_s = num(value()?)?,
-            "--verbose" => cfg.verbose = true,
-            other => return Err(format!("unknown flag {other}\n\n{USAGE}")),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
+    let cfg = Config {
+        listen,
+        settings: s,
+    };
     if cfg.settings.bot_token.trim().is_empty() {
         return Err("--bot-token must not be empty".into());
     }
@@ -115,7 +92,7 @@ mod tests {
     #[test]
     fn defaults_and_flags() {
         let c = parse(&[]).unwrap();
-        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 0));
+        assert_eq!((c.listen.host.as_str(), c.listen.port), ("127.0.0.1", 0));
         assert!(c.settings.guild_members_intent);
         let c = parse(&args(&[
             "--port=9000",
@@ -131,7 +108,7 @@ mod tests {
             "2500",
         ]))
         .unwrap();
-        assert_eq!(c.port, 9000);
+        assert_eq!(c.listen.port, 9000);
         assert_eq!(c.settings.bot_token, "abc");
         assert_eq!(c.settings.limits.webhook, Window::new(2, 500));
         assert_eq!(c.settings.redirect_uris.len(), 2);

@@ -3,7 +3,7 @@
 
 use crate::cdn;
 use crate::error::ApiError;
-use crate::http::{Req, Resp};
+use crate::http::{JsonBody, Req, Resp};
 use crate::perms::{self, Overwrite};
 use crate::ratelimit::Window;
 use crate::render;

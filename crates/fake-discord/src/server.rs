@@ -13,9 +13,11 @@ use crate::pages;
 use crate::ratelimit::{Decision, InvalidCounter};
 use crate::state::{FaultKind, Recorded, Settings, State, MAX_RECORDED};
 use crate::util::{now_ms, secs3, short_hash};
+use fake_http::server::BodyError;
+use fake_http::Locked;
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::io::Read;
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 /// Largest request body read; past it the answer is 413 / 40005 without reading more.
@@ -23,7 +25,7 @@ const MAX_BODY: usize = 64 * 1024 * 1024;
 const WORKERS: usize = 16;
 
 pub struct App {
-    state: Mutex<State>,
+    state: Locked<State>,
     pub initial: Settings,
     pub entropy: Vec<u8>,
 }
@@ -31,15 +33,14 @@ pub struct App {
 impl App {
     pub fn new(settings: Settings, base_url: String, entropy: Vec<u8>) -> App {
         App {
-            state: Mutex::new(State::new(settings.clone(), base_url, entropy.clone())),
+            state: Locked::new(State::new(settings.clone(), base_url, entropy.clone())),
             initial: settings,
             entropy,
         }
     }
 
-    /// A handler that panicked must not take the whole fake down with a poisoned lock.
     pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock()
     }
 }
 
@@ -61,17 +62,8 @@ fn entropy() -> Vec<u8> {
 }
 
 pub fn run(cfg: Config) -> std::io::Result<()> {
-    let server = tiny_http::Server::http((cfg.host.as_str(), cfg.port))
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let port = server
-        .server_addr()
-        .to_ip()
-        .map(|a| a.port())
-        .unwrap_or(cfg.port);
-    let base = cfg
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}:{port}", cfg.host));
+    let bound = fake_http::server::bind(&cfg.listen)?;
+    let base = bound.base_url.clone();
     let app = Arc::new(App::new(cfg.settings.clone(), base.clone(), entropy()));
     let seed = {
         let st = app.lock();
@@ -84,73 +76,18 @@ pub fn run(cfg: Config) -> std::io::Result<()> {
             "guild_id": st.guild_id.to_string(),
         })
     };
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "fake-discord listening on {base}")?;
-    writeln!(out, "fake-discord seed {seed}")?;
-    out.flush()?;
-    drop(out);
-    let server = Arc::new(server);
-    let verbose = cfg.verbose;
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let server = Arc::clone(&server);
-            let app = Arc::clone(&app);
-            std::thread::spawn(move || loop {
-                match server.recv() {
-                    Ok(rq) => serve_one(&app, rq, verbose),
-                    Err(e) => {
-                        eprintln!("fake-discord: accept failed: {e}");
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
-    }
-    Ok(())
-}
-
-fn serve_one(app: &App, mut rq: tiny_http::Request, verbose: bool) {
-    let method = rq.method().as_str().to_string();
-    let url = rq.url().to_string();
-    let headers: Vec<(String, String)> = rq
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_ascii_lowercase(),
-                h.value.as_str().to_string(),
-            )
-        })
-        .collect();
-    let mut body = Vec::new();
-    let read = rq
-        .as_reader()
-        .take(MAX_BODY as u64 + 1)
-        .read_to_end(&mut body);
-    let resp = if read.is_err() {
-        Resp::from(ApiError::new(400, 0, "400: Bad Request"))
-    } else if body.len() > MAX_BODY {
-        Resp::from(ApiError::too_large())
-    } else {
-        handle(app, Req::new(&method, &url, headers, body))
-    };
-    if verbose {
-        eprintln!("{method} {url} -> {}", resp.status);
-    }
-    // Always a Content-Length, never chunked: simpler for every client a test might use.
-    let mut out = tiny_http::Response::from_data(resp.body)
-        .with_status_code(resp.status)
-        .with_chunked_threshold(usize::MAX);
-    for (k, v) in resp.headers {
-        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            out.add_header(h);
-        }
-    }
-    // The client may have gone away; nothing useful can be done about it here.
-    let _ = rq.respond(out);
+    bound.announce("fake-discord", &seed)?;
+    bound.serve(
+        "fake-discord",
+        WORKERS,
+        MAX_BODY,
+        cfg.listen.verbose,
+        move |req| match req {
+            Ok(req) => handle(&app, req),
+            Err(BodyError::Unreadable) => Resp::from(ApiError::new(400, 0, "400: Bad Request")),
+            Err(BodyError::TooLarge) => Resp::from(ApiError::too_large()),
+        },
+    )
 }
 
 pub fn handle(app: &App, req: Req) -> Resp {

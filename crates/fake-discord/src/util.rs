@@ -1,17 +1,12 @@
 //! Time, ids and small encoders shared by every module.
 
+use fake_http::time::civil_from_days;
 use sha2::{Digest, Sha256};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds: snowflakes count from here.
 pub const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use fake_http::time::now_ms;
 
 /// The id Discord would give an object created at `ms` with per-millisecond increment `inc`.
 pub fn snowflake(ms: u64, inc: u64) -> u64 {
@@ -53,20 +48,6 @@ pub fn iso8601(ms: u64) -> String {
         (rem / 60) % 60,
         rem % 60
     )
-}
-
-// Howard Hinnant's days-to-civil algorithm: exact for the proleptic Gregorian calendar.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 pub fn hex(bytes: &[u8]) -> String {

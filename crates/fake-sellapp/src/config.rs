@@ -2,10 +2,7 @@
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub host: String,
-    pub port: u16,
-    pub public_url: Option<String>,
-    pub verbose: bool,
+    pub listen: fake_http::Listen,
     pub settings: Settings,
 }
 
@@ -56,34 +53,9 @@ USAGE: fake-sellapp [FLAGS]
 ";
 
 pub fn parse(args: &[String]) -> Result<Config, String> {
-    let mut cfg = Config {
-        host: "127.0.0.1".into(),
-        port: 0,
-        public_url: None,
-        verbose: false,
-        settings: Settings::default(),
-    };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let (name, inline) = match flag.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (flag.as_str(), None),
-        };
-        let mut value = || -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        let s = &mut cfg.settings;
+    let mut s = Settings::default();
+    let listen = fake_http::flags::parse(args, USAGE, |name, value| {
         match name {
-            "--host" => cfg.host = value()?,
-            "--port" => {
-                cfg.port = value()?
-                    .parse()
-                    .map_err(|_| "--port: not a port number".to_string())?
-            }
-            "--public-url" => cfg.public_url = Some(value()?.trim_end_matches('/').to_string()),
             "--target" => {
                 let v = value()?;
                 crate::send::Target::parse(&v)?;
@@ -105,10 +77,14 @@ pub fn parse(args: &[String]) -> Result<Config, String> {
                 }
                 s.checkout_path = v;
             }
-            "--verbose" => cfg.verbose = true,
-            other => return Err(format!("unknown flag {other}\n\n{USAGE}")),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
+    let cfg = Config {
+        listen,
+        settings: s,
+    };
     for (flag, v) in [
         ("--webhook-secret", &cfg.settings.webhook_secret),
         ("--api-token", &cfg.settings.api_token),

@@ -1,7 +1,7 @@
 //! The control API under `/_control`: tests and the demo steer the fake here (sell something,
 //! change an invoice's status, send any event in any way, release held deliveries).
 
-use crate::http::{Req, Resp};
+use crate::http::{JsonBody, LaravelError, Req, Resp};
 use crate::send;
 use crate::server::App;
 use crate::state::{parse_money, DeliveryState, Payload, Signing, KNOWN_STATUSES};

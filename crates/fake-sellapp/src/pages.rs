@@ -96,7 +96,7 @@ pub fn checkout_post(app: &Arc<App>, req: &Req, variant: &str) -> Resp {
             let id = v["invoice"]["id"].as_u64().unwrap_or_default();
             if ret.starts_with("http://") || ret.starts_with("https://") {
                 let sep = if ret.contains('?') { '&' } else { '?' };
-                Resp::redirect(&format!("{ret}{sep}invoice={id}"))
+                Resp::see_other(&format!("{ret}{sep}invoice={id}"))
             } else {
                 Resp::html(200, page("Paid", &format!("<p>Invoice #{id} is paid.</p>")))
             }

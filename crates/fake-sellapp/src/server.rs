@@ -2,13 +2,13 @@
 
 use crate::config::Config;
 use crate::control;
-use crate::http::{Req, Resp};
+use crate::http::{LaravelError, Req, Resp};
 use crate::pages;
 use crate::state::State;
+use fake_http::server::BodyError;
+use fake_http::Locked;
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, MutexGuard};
 
 const MAX_BODY: usize = 1024 * 1024;
 const WORKERS: usize = 8;
@@ -17,62 +17,40 @@ pub const DEFAULT_PAGE: usize = 15;
 pub const MAX_PAGE: usize = 100;
 
 pub struct App {
-    state: Mutex<State>,
+    state: Locked<State>,
 }
 
 impl App {
     pub fn new(state: State) -> App {
         App {
-            state: Mutex::new(state),
+            state: Locked::new(state),
         }
     }
 
-    /// A handler that panicked must not take the whole fake down with a poisoned lock.
     pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock()
     }
 }
 
 pub fn run(cfg: Config) -> std::io::Result<()> {
-    let server = tiny_http::Server::http((cfg.host.as_str(), cfg.port))
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let port = server
-        .server_addr()
-        .to_ip()
-        .map(|a| a.port())
-        .unwrap_or(cfg.port);
-    let base = cfg
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}:{port}", cfg.host));
-    let app = Arc::new(App::new(State::new(cfg.settings.clone(), base.clone())));
+    let bound = fake_http::server::bind(&cfg.listen)?;
+    let app = Arc::new(App::new(State::new(
+        cfg.settings.clone(),
+        bound.base_url.clone(),
+    )));
     let seed = seed(&app.lock());
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "fake-sellapp listening on {base}")?;
-    writeln!(out, "fake-sellapp seed {seed}")?;
-    out.flush()?;
-    drop(out);
-    let server = Arc::new(server);
-    let verbose = cfg.verbose;
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let server = Arc::clone(&server);
-            let app = Arc::clone(&app);
-            std::thread::spawn(move || loop {
-                match server.recv() {
-                    Ok(rq) => serve_one(&app, rq, verbose),
-                    Err(e) => {
-                        eprintln!("fake-sellapp: accept failed: {e}");
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
-    }
-    Ok(())
+    bound.announce("fake-sellapp", &seed)?;
+    bound.serve(
+        "fake-sellapp",
+        WORKERS,
+        MAX_BODY,
+        cfg.listen.verbose,
+        move |req| match req {
+            Ok(req) => handle(&app, &req),
+            Err(BodyError::Unreadable) => Resp::error(400, "could not read the body"),
+            Err(BodyError::TooLarge) => Resp::error(413, "body too large"),
+        },
+    )
 }
 
 /// The second stdout line: what a harness needs to point the worker at the fake.
@@ -88,45 +66,6 @@ pub fn seed(st: &State) -> Value {
         "target_url": s.target_url,
         "products": st.products_json(),
     })
-}
-
-fn serve_one(app: &Arc<App>, mut rq: tiny_http::Request, verbose: bool) {
-    let method = rq.method().as_str().to_string();
-    let url = rq.url().to_string();
-    let headers: Vec<(String, String)> = rq
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_ascii_lowercase(),
-                h.value.as_str().to_string(),
-            )
-        })
-        .collect();
-    let mut body = Vec::new();
-    let read = rq
-        .as_reader()
-        .take(MAX_BODY as u64 + 1)
-        .read_to_end(&mut body);
-    let resp = if read.is_err() {
-        Resp::error(400, "could not read the body")
-    } else if body.len() > MAX_BODY {
-        Resp::error(413, "body too large")
-    } else {
-        handle(app, &Req::new(&method, &url, headers, body))
-    };
-    if verbose {
-        eprintln!("{method} {url} -> {}", resp.status);
-    }
-    let mut out = tiny_http::Response::from_data(resp.body)
-        .with_status_code(resp.status)
-        .with_chunked_threshold(usize::MAX);
-    for (k, v) in resp.headers {
-        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            out.add_header(h);
-        }
-    }
-    let _ = rq.respond(out);
 }
 
 pub fn handle(app: &Arc<App>, req: &Req) -> Resp {
