@@ -2,12 +2,10 @@
 //! storage by the worker. The key never depends on whether an account exists, so a throttled
 //! answer reveals nothing about the email.
 
-/// At most `limit` attempts per `window_ms`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rule {
-    pub limit: u32,
-    pub window_ms: i64,
-}
+mod rule;
+pub mod rules;
+
+pub use rule::Rule;
 
 /// A key's counter as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,38 +52,6 @@ pub fn verdict(rule: Rule, after: Counter, now: i64) -> Decision {
     } else {
         Decision::Allow
     }
-}
-
-/// The limits the worker applies. Per account they stop guessing one password; per IP they stop
-/// one client spraying many accounts.
-pub mod rules {
-    use super::Rule;
-
-    const MIN: i64 = 60_000;
-    pub const LOGIN_PER_ACCOUNT: Rule = Rule {
-        limit: 10,
-        window_ms: 15 * MIN,
-    };
-    pub const LOGIN_PER_IP: Rule = Rule {
-        limit: 50,
-        window_ms: 15 * MIN,
-    };
-    pub const SIGNUP_PER_IP: Rule = Rule {
-        limit: 20,
-        window_ms: 60 * MIN,
-    };
-    pub const SIGNUP_PER_ACCOUNT: Rule = Rule {
-        limit: 5,
-        window_ms: 60 * MIN,
-    };
-    pub const RESET_PER_ACCOUNT: Rule = Rule {
-        limit: 5,
-        window_ms: 60 * MIN,
-    };
-    pub const RESET_PER_IP: Rule = Rule {
-        limit: 20,
-        window_ms: 60 * MIN,
-    };
 }
 
 #[cfg(test)]

@@ -1,0 +1,8 @@
+//! A throttle's limit.
+
+/// At most `limit` attempts per `window_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub limit: u32,
+    pub window_ms: i64,
+}

@@ -1,0 +1,30 @@
+//! The limits the worker applies. Per account they stop guessing one password; per IP they stop
+//! one client spraying many accounts.
+
+use super::rule::Rule;
+
+const MIN: i64 = 60_000;
+pub const LOGIN_PER_ACCOUNT: Rule = Rule {
+    limit: 10,
+    window_ms: 15 * MIN,
+};
+pub const LOGIN_PER_IP: Rule = Rule {
+    limit: 50,
+    window_ms: 15 * MIN,
+};
+pub const SIGNUP_PER_IP: Rule = Rule {
+    limit: 20,
+    window_ms: 60 * MIN,
+};
+pub const SIGNUP_PER_ACCOUNT: Rule = Rule {
+    limit: 5,
+    window_ms: 60 * MIN,
+};
+pub const RESET_PER_ACCOUNT: Rule = Rule {
+    limit: 5,
+    window_ms: 60 * MIN,
+};
+pub const RESET_PER_IP: Rule = Rule {
+    limit: 20,
+    window_ms: 60 * MIN,
+};
