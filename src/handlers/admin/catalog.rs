@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use worker::Request;
 
 use super::lookup::{snowflake, tenant};
-use crate::db::catalog::Assigned;
+use crate::db::catalog::{Assigned, GuildRow};
 use crate::db::Db;
 use crate::discord::Discord;
 use crate::durable_objects::catalog::client::CatalogClient;
@@ -31,6 +31,21 @@ fn catalog_down(e: worker::Error) -> ApiError {
         .with_code("catalog_unavailable")
 }
 
+/// The catalog's row for a guild: 404 `catalog_guild_not_found` when the bot never saw it.
+async fn catalog_guild(db: &Db, id: &GuildId) -> ApiResult<GuildRow> {
+    db.catalog()
+        .guild(id)
+        .await
+        .or_unavailable("catalog")?
+        .ok_or_else(guild_missing)
+}
+
+/// The answer to an assignment change: the guild as the write left it.
+async fn guild_answer(cx: &Cx, db: &Db, id: &GuildId) -> ApiResult {
+    let row = catalog_guild(db, id).await?;
+    Ok(http::ok(&cx.cid, 200, json!({ "guild": row.to_json() })))
+}
+
 fn guild_query(req: &Request) -> ApiResult<Option<GuildId>> {
     http::query(req, "guild_id")
         .map(|g| snowflake("guild_id", &g))
@@ -49,12 +64,7 @@ pub async fn handle(req: &mut Request, cx: &Cx, db: &Db, route: CatalogRoute) ->
         }
         CatalogRoute::Guild { guild } => {
             let id: GuildId = snowflake("guild_id", &guild)?;
-            let row = db
-                .catalog()
-                .guild(&id)
-                .await
-                .or_unavailable("catalog")?
-                .ok_or_else(guild_missing)?;
+            let row = catalog_guild(db, &id).await?;
             let channels = db.catalog().channels(&id).await.or_unavailable("catalog")?;
             let roles = db.catalog().roles(&id).await.or_unavailable("catalog")?;
             let facts = row.synced_at.and(row.facts());
@@ -96,22 +106,11 @@ pub async fn handle(req: &mut Request, cx: &Cx, db: &Db, route: CatalogRoute) ->
                     .with_code("guild_assigned_elsewhere"))
                 }
             }
-            let row = db
-                .catalog()
-                .guild(&id)
-                .await
-                .or_unavailable("catalog")?
-                .ok_or_else(guild_missing)?;
-            Ok(http::ok(&cx.cid, 200, json!({ "guild": row.to_json() })))
+            guild_answer(cx, db, &id).await
         }
         CatalogRoute::Unassign { guild } => {
             let id: GuildId = snowflake("guild_id", &guild)?;
-            let row = db
-                .catalog()
-                .guild(&id)
-                .await
-                .or_unavailable("catalog")?
-                .ok_or_else(guild_missing)?;
+            let row = catalog_guild(db, &id).await?;
             let Some(owner) = row.tenant_key.clone() else {
                 return Err(ApiError::conflict(format!("guild {id} is not assigned"))
                     .with_code("guild_not_assigned"));
@@ -139,13 +138,7 @@ pub async fn handle(req: &mut Request, cx: &Cx, db: &Db, route: CatalogRoute) ->
                         .with_code("guild_assignment_changed"),
                 );
             }
-            let row = db
-                .catalog()
-                .guild(&id)
-                .await
-                .or_unavailable("catalog")?
-                .ok_or_else(guild_missing)?;
-            Ok(http::ok(&cx.cid, 200, json!({ "guild": row.to_json() })))
+            guild_answer(cx, db, &id).await
         }
         CatalogRoute::RefreshStatus => {
             let configured = Discord::from_env(&cx.env).is_some();
