@@ -27,7 +27,8 @@
 //! answer moved `end_ms` past it), or after `ghost_ttl_ms`, which must exceed the longest
 //! bucket window. An answer without any rate-limit header frees its slot instead: Discord's
 //! limiter puts its headers on what it counts, so such an answer (a 502 from the edge) came
-//! from in front of it.
+//! from in front of it. A global 429 frees its slot too: the global limit refused it before
+//! the bucket counted it.
 
 use serde::{Deserialize, Serialize};
 
