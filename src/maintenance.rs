@@ -75,6 +75,7 @@ pub async fn run(env: &Env, cron: &str) {
             }
         }
     }
+    let media_retried = crate::media::sweep(env).await;
     let cutoff = relay_core::time::days_before(started, cfg.retention_days);
     let projected = db.signals().purge_before(cutoff).await;
     log(
@@ -92,6 +93,7 @@ pub async fn run(env: &Env, cron: &str) {
             "d1_rows_removed": projected.as_ref().ok(),
             "d1_error": projected.err().map(|e| e.to_string()),
             "retention_days": cfg.retention_days,
+            "media_stored_on_retry": media_retried,
             "ms": now_ms() - started,
         }),
     );

@@ -9,6 +9,7 @@
 //!   constant time, refused without a key;
 //! - [`key`]: the R2 object key of a tenant's attachment;
 //! - [`decorate`]: adds our signed `media_url` to every attachment of a feed frame or signal view;
+//! - [`source`]: the origins the landing fetch may fetch from;
 //! - [`error`]: the stable error codes of the media route.
 //!
 //! Integration (the worker): when a signal lands, `claim::decide` on the stored record; if it
@@ -23,6 +24,7 @@ pub mod error;
 pub mod key;
 pub mod link;
 pub mod sniff;
+pub mod source;
 
 pub use error::MediaError;
 
