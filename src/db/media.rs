@@ -273,4 +273,33 @@ impl Media<'_> {
             .await?
             .results()
     }
+
+    /// Retention's candidates: first seen before `cutoff`, oldest first.
+    pub async fn older_than(&self, cutoff: i64, limit: i64) -> Result<Vec<MediaRow>> {
+        self.db
+            .stmt(
+                &format!(
+                    "SELECT {COLUMNS} FROM media_attachments WHERE created_at < ?1 \
+                     ORDER BY created_at LIMIT ?2"
+                ),
+                &[n(cutoff), n(limit)],
+            )?
+            .all()
+            .await?
+            .results()
+    }
+
+    /// Removes records (retention), in one batch.
+    pub async fn delete(&self, ids: &[(String, String)]) -> Result<()> {
+        let stmts = ids
+            .iter()
+            .map(|(t, a)| {
+                self.db.stmt(
+                    "DELETE FROM media_attachments WHERE tenant_key = ?1 AND attachment_id = ?2",
+                    &[s(t), s(a)],
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.db.batch(stmts).await
+    }
 }

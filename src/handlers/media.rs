@@ -84,7 +84,7 @@ async fn object(req: &Request, cx: &Cx, tenant: &str, attachment: &str) -> ApiRe
     let _ = h.set("referrer-policy", "no-referrer");
     let _ = h.set(
         "content-disposition",
-        &disposition(media_type, &row.filename),
+        &media_type.content_disposition(&row.filename),
     );
     if header(req, "if-none-match").is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
         return Ok(Response::empty()
@@ -112,33 +112,4 @@ async fn object(req: &Request, cx: &Cx, tenant: &str, attachment: &str) -> ApiRe
         .map_err(|e| ApiError::internal(e.to_string()))?
         .with_status(200)
         .with_headers(h))
-}
-
-/// `inline` for what a page shows, `attachment` for the rest, with the original name (ASCII
-/// fallback plus RFC 5987 UTF-8).
-fn disposition(t: MediaType, filename: &str) -> String {
-    let kind = if t.inline() { "inline" } else { "attachment" };
-    let ascii: String = filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(200)
-        .collect();
-    let encoded: String = filename
-        .bytes()
-        .take(600)
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }

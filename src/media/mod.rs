@@ -150,10 +150,18 @@ impl Store<'_> {
             }
             match claim::decide(&record, now, &self.cfg.policy) {
                 Decision::Claim { record: claimed } => {
+                    // The claim fetches from `url`: keep it as the record's freshest link.
                     if !self
                         .db
                         .media()
-                        .swap(self.tenant, id, record.version, &claimed, None, now)
+                        .swap(
+                            self.tenant,
+                            id,
+                            record.version,
+                            &claimed,
+                            Some(&a.source_url),
+                            now,
+                        )
                         .await
                         .map_err(unavailable)?
                     {
@@ -488,4 +496,31 @@ pub fn link_views(cfg: &MediaConfig, tenant: &str, v: &mut serde_json::Value) {
         let exp = relay_media::link::expiry(now_ms() / 1000, cfg.link_ttl_s);
         relay_media::decorate::value(v, signer, tenant, exp);
     }
+}
+
+/// Retention: records (and their objects) first seen before `cutoff_ms`, a bounded number per
+/// run; the hourly cron works through a backlog. Returns how many records went.
+pub async fn purge_before(env: &Env, cutoff_ms: i64) -> Result<usize, FetchError> {
+    let db = Db::new(env).map_err(unavailable)?;
+    let bucket = bucket(env)?;
+    let rows = db
+        .media()
+        .older_than(cutoff_ms, 500)
+        .await
+        .map_err(unavailable)?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let keys: Vec<String> = rows.iter().filter_map(|r| r.r2_key.clone()).collect();
+    // Objects first: a record without its object is re-fetchable, an object without a record
+    // would be an orphan nobody lists.
+    if !keys.is_empty() {
+        bucket.delete_multiple(keys).await.map_err(unavailable)?;
+    }
+    let ids: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.tenant_key.clone(), r.attachment_id.clone()))
+        .collect();
+    db.media().delete(&ids).await.map_err(unavailable)?;
+    Ok(rows.len())
 }

@@ -70,7 +70,8 @@ function refused(r, status, code) {
 before(async () => {
   stack = await startStack({
     services: ['fake-discord'],
-    vars: { ACCESS_LOG: 'errors', MEDIA_MAX_BYTES: String(CAP) },
+    // Retention (about a second) applies only when the last test runs the cron.
+    vars: { ACCESS_LOG: 'errors', MEDIA_MAX_BYTES: String(CAP), RETENTION_DAYS: '0.00001' },
     worker: { mediaKey: true },
   });
   server = stack.server;
@@ -290,4 +291,17 @@ describe('links', () => {
     const anon = await new Api(server.baseUrl, 'nope').get(`/v1/admin/tenants/${ctx.tenant}/media`);
     assert.equal(anon.status, 401);
   });
+});
+
+test('retention removes old records and their objects', async () => {
+  const [kept] = await records(ctx, 'stored');
+  const url = link(server.mediaKey, ctx.tenant, kept.attachment_id, inAnHour());
+  assert.equal((await get(url)).status, 200);
+  const left = await eventually(async () => {
+    const r = await fetch(`${server.baseUrl}/__scheduled?cron=17+*+*+*+*`);
+    assert.equal(r.status, 200);
+    return records(ctx);
+  }, (rows) => rows.length === 0, 15_000);
+  assert.deepEqual(left, []);
+  refused(await get(url), 404, 'media_not_found');
 });

@@ -122,6 +122,36 @@ impl MediaType {
     pub fn inline(self) -> bool {
         self.is_image() || matches!(self, MediaType::Mp4 | MediaType::Text)
     }
+
+    /// `inline` or `attachment` with the original name: an ASCII fallback (quotes, backslashes
+    /// and control characters replaced) and the exact name in RFC 5987 form.
+    pub fn content_disposition(self, filename: &str) -> String {
+        let kind = if self.inline() {
+            "inline"
+        } else {
+            "attachment"
+        };
+        let ascii: String = filename
+            .chars()
+            .take(200)
+            .map(|c| {
+                if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut encoded = String::new();
+        for b in filename.bytes().take(600) {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                encoded.push(b as char);
+            } else {
+                encoded.push_str(&format!("%{b:02X}"));
+            }
+        }
+        format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +236,22 @@ mod tests {
         let mut s = "a".repeat(TEXT_PROBE - 1);
         s.push('é');
         assert_eq!(sniff(s.as_bytes()), MediaType::Text);
+    }
+
+    #[test]
+    fn content_disposition_cannot_be_broken_out_of() {
+        assert_eq!(
+            MediaType::Png.content_disposition("chart.png"),
+            "inline; filename=\"chart.png\"; filename*=UTF-8''chart.png"
+        );
+        assert_eq!(
+            MediaType::Pdf.content_disposition("a\"b\r\nX-Evil: 1.pdf"),
+            "attachment; filename=\"a_b__X-Evil: 1.pdf\"; filename*=UTF-8''a%22b%0D%0AX-Evil%3A%201.pdf"
+        );
+        assert_eq!(
+            MediaType::Binary.content_disposition("é.bin"),
+            "attachment; filename=\"_.bin\"; filename*=UTF-8''%C3%A9.bin"
+        );
     }
 
     #[test]
