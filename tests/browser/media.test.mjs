@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../../harness/services.mjs';
-import { eventually, ingest, message, provision, snowflake } from '../../harness/client.mjs';
+import { eventually, ingest, message, provision, snowflake, ticket } from '../../harness/client.mjs';
 import { control } from '../../harness/discord.mjs';
 import { ensureUiBuilt, launch, poll, screenshot } from '../../harness/browser.mjs';
 
@@ -20,6 +20,7 @@ let ctx;
 let chrome;
 let page;
 const cdnRequests = [];
+const stored = {};
 
 const card = (id) => `#signals li[data-message-id="${id}"]`;
 
@@ -102,6 +103,7 @@ test('the image comes from our store after the CDN link expired', async () => {
   assert.deepEqual(cdnRequests, [], 'the browser never asked the CDN');
   assert.doesNotMatch(await page.content(), new RegExp(file.url.replace(/[?.]/g, '\\$&')));
   await screenshot(page, 'media-image-from-store');
+  Object.assign(stored, { sig, file });
 });
 
 test('an attachment that could not be stored falls back to its name, never the CDN link', async () => {
@@ -121,4 +123,26 @@ test('an attachment that could not be stored falls back to its name, never the C
   assert.equal(await page.$(`${card(sig.discord_message_id)} img`), null, 'no broken image left');
   assert.deepEqual(cdnRequests, [], 'the browser never asked the CDN');
   assert.deepEqual(page.errors.filter((e) => !/404/.test(e)), []);
+});
+
+test('the operators\' dashboard links the file to our store too', async () => {
+  const { sig, file } = stored;
+  assert.ok(sig, 'the first test stored a file');
+  const t = await ticket(server, ctx.tenant);
+  const p = await chrome.newPage();
+  p.on('request', (r) => { if (r.url().startsWith(fake)) cdnRequests.push(r.url()); });
+  try {
+    await p.goto(`${server.baseUrl}/dashboard/?ticket=${encodeURIComponent(t.ticket)}`);
+    const a = `#signals li[data-message-id="${sig.discord_message_id}"] a.attachment`;
+    await p.waitForSelector(a);
+    const href = await p.$eval(a, (el) => el.href);
+    assert.ok(href.startsWith(`${server.baseUrl}/media/${ctx.tenant}/${file.id}?exp=`), href);
+    const r = await fetch(href);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'image/png');
+    assert.deepEqual(Buffer.from(await r.arrayBuffer()), PNG);
+    assert.deepEqual(cdnRequests, []);
+  } finally {
+    await p.close();
+  }
 });
