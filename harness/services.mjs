@@ -183,6 +183,8 @@ export function fakeDiscord({ args = [] } = {}) {
       DISCORD_BOT_TOKEN: seed.bot_token,
       DISCORD_CLIENT_ID: seed.client_id,
       DISCORD_CLIENT_SECRET: seed.client_secret,
+      // Attachments in tests live on the fake's CDN: the media store may fetch from it.
+      MEDIA_SOURCE_ORIGINS: seed.base_url,
     }),
   });
 }

@@ -104,6 +104,7 @@ export async function runWorker({ runtime = 'wrangler', config, persistDir, vars
  * @param {string} [opts.persistDir] reuse a persistence directory (for restarts)
  * @param {string} [opts.config] wrangler config file (default: a private copy of the project's)
  * @param {string} [opts.logLevel] wrangler's --log-level (default warn)
+ * @param {string|true} [opts.mediaKey] MEDIA_SIGNING_KEY (true: a random one), kept as `server.mediaKey`
  */
 export async function startServer(opts = {}) {
   if (!existsSync(join(ROOT, 'build/index.js'))) {
@@ -114,6 +115,9 @@ export async function startServer(opts = {}) {
   const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), 'signal-relay-'));
   const adminToken = opts.adminToken ?? `test-admin-${randomBytes(12).toString('hex')}`;
   const ticketSecret = opts.ticketSecret ?? randomBytes(24).toString('hex');
+  // MEDIA_SIGNING_KEY (≥ 32 bytes) turns the media store's links on; tests that use them pass
+  // one (`mediaKey: true` for a random one) and sign with it to forge and verify.
+  const mediaKey = opts.mediaKey === true ? randomBytes(24).toString('hex') : (opts.mediaKey ?? null);
   const appDir = opts.config ? null : mkdtempSync(join(tmpdir(), 'signal-relay-app-'));
   let config = opts.config;
   const server = {
@@ -121,7 +125,11 @@ export async function startServer(opts = {}) {
     persistDir,
     adminToken,
     ticketSecret,
-    vars: { ADMIN_TOKEN: adminToken, FEED_TICKET_SECRET: ticketSecret, ...(opts.vars ?? {}) },
+    mediaKey,
+    vars: {
+      ADMIN_TOKEN: adminToken, FEED_TICKET_SECRET: ticketSecret,
+      ...(mediaKey ? { MEDIA_SIGNING_KEY: mediaKey } : {}), ...(opts.vars ?? {}),
+    },
     port: 0,
     baseUrl: '',
     logs: [],

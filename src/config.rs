@@ -83,6 +83,9 @@ pub struct ObjectSettings {
     pub heartbeat_ms: i64,
     /// Events kept in the durable log; older cursors get a snapshot instead of a replay.
     pub event_log_max: u64,
+    /// Signs the `media_url` of every attachment a socket is sent (none without a key).
+    pub media_signer: Option<relay_media::link::Signer>,
+    pub media_link_ttl_s: i64,
 }
 
 impl ObjectSettings {
@@ -92,6 +95,11 @@ impl ObjectSettings {
             snapshot_limit: num(env, "FEED_SNAPSHOT_LIMIT", 50i64).clamp(1, 500) as usize,
             heartbeat_ms: num(env, "HEARTBEAT_SECONDS", 30i64).clamp(1, 3_600) * 1_000,
             event_log_max: num(env, "FEED_EVENT_LOG_MAX", 50_000i64).clamp(10, 10_000_000) as u64,
+            media_signer: relay_media::link::Signer::new(
+                secret(env, "MEDIA_SIGNING_KEY").as_deref(),
+            )
+            .ok(),
+            media_link_ttl_s: num(env, "MEDIA_LINK_TTL_SECONDS", 86_400i64).clamp(60, 30 * 86_400),
         }
     }
 }
@@ -166,6 +174,49 @@ impl DiscordConfig {
         relay_discord::ratelimit::Config {
             invalid_budget: self.invalid_request_budget,
             ..relay_discord::ratelimit::Config::default()
+        }
+    }
+}
+
+/// The media store (`MEDIA` bucket, `media_attachments`): signing, limits, where links point.
+/// Read where it is used (the landing fetch, the media route, the tenant object's frames).
+#[derive(Clone, Debug)]
+pub struct MediaConfig {
+    /// `MEDIA_SIGNING_KEY` (secret, ≥ 32 bytes). Without it nothing is signed or served.
+    pub signer: std::result::Result<relay_media::link::Signer, relay_media::MediaError>,
+    /// `MEDIA_PUBLIC_BASE`: the origin absolute links (a mirrored message's link) point at;
+    /// https, or http on a loopback host.
+    pub public_base: Option<relay_media::link::PublicBase>,
+    /// `MEDIA_MAX_BYTES`, `MEDIA_FETCH_TIMEOUT_MS`.
+    pub limits: relay_media::Limits,
+    /// `MEDIA_LINK_TTL_SECONDS`: at least how long a link shown to a viewer lives.
+    pub link_ttl_s: i64,
+    /// `MEDIA_SOURCE_ORIGINS`: where the landing fetch may fetch from.
+    pub source_origins: Vec<String>,
+    pub policy: relay_media::claim::Policy,
+}
+
+impl MediaConfig {
+    pub fn from_env(env: &Env) -> Self {
+        let defaults = relay_media::Limits::default();
+        let limits = relay_media::Limits {
+            max_bytes: num(env, "MEDIA_MAX_BYTES", defaults.max_bytes).clamp(1, 100 * 1024 * 1024),
+            timeout_ms: num(env, "MEDIA_FETCH_TIMEOUT_MS", defaults.timeout_ms).clamp(100, 60_000),
+        };
+        MediaConfig {
+            signer: relay_media::link::Signer::new(secret(env, "MEDIA_SIGNING_KEY").as_deref()),
+            public_base: var(env, "MEDIA_PUBLIC_BASE")
+                .and_then(|b| relay_media::link::PublicBase::parse(b.trim())),
+            limits,
+            link_ttl_s: num(env, "MEDIA_LINK_TTL_SECONDS", 86_400i64).clamp(60, 30 * 86_400),
+            source_origins: relay_media::source::origins(
+                var(env, "MEDIA_SOURCE_ORIGINS").as_deref(),
+            ),
+            policy: relay_media::claim::Policy {
+                // The lease outlives the fetch's timeout and the R2 write after it.
+                lease_ms: limits.timeout_ms as i64 + 30_000,
+                ..relay_media::claim::Policy::default()
+            },
         }
     }
 }

@@ -16,6 +16,7 @@ mod handlers;
 mod http;
 mod mail;
 mod maintenance;
+pub mod media;
 mod payments;
 mod runtime;
 

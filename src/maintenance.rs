@@ -75,10 +75,12 @@ pub async fn run(env: &Env, cron: &str) {
             }
         }
     }
+    let media_retried = crate::media::sweep(env).await;
     let cutoff = relay_core::time::days_before(started, cfg.retention_days);
     let projected = db.signals().purge_before(cutoff).await;
+    let media_purged = crate::media::purge_before(env, cutoff).await;
     log(
-        if failures == 0 && projected.is_ok() {
+        if failures == 0 && projected.is_ok() && media_purged.is_ok() {
             "info"
         } else {
             "error"
@@ -92,6 +94,9 @@ pub async fn run(env: &Env, cron: &str) {
             "d1_rows_removed": projected.as_ref().ok(),
             "d1_error": projected.err().map(|e| e.to_string()),
             "retention_days": cfg.retention_days,
+            "media_stored_on_retry": media_retried,
+            "media_removed": media_purged.as_ref().ok(),
+            "media_error": media_purged.as_ref().err().map(|e| e.to_string()),
             "ms": now_ms() - started,
         }),
     );

@@ -56,6 +56,8 @@ pub struct FeedState {
     /// Initial frames already built for the current `seq`, by (filter, since).
     pub initial_cache: HashMap<(String, Option<u64>), Rc<Vec<JsValue>>>,
     pub initial_cache_seq: u64,
+    /// The media-link expiry the cached frames were signed with.
+    pub initial_cache_exp: i64,
     /// Coalesces frames while a broadcast round is in flight.
     pub pacer: fanout::Pacer,
     /// When the next alarm is known to be due (skips redundant alarm reads on connect).
@@ -67,6 +69,7 @@ impl FeedState {
         FeedState {
             ring_floor: seq,
             initial_cache_seq: seq,
+            initial_cache_exp: 0,
             ..FeedState::default()
         }
     }
@@ -290,11 +293,15 @@ pub fn accept(sh: &Rc<Shared>, req: &Request) -> Result<Response> {
 /// query and one serialisation.
 fn initial_frames(sh: &Shared, fid: &str, since: Option<u64>) -> Result<Rc<Vec<JsValue>>> {
     let seq = sh.seq();
+    let links = media_links(sh);
     {
         let mut inner = sh.feed.borrow_mut();
-        if inner.initial_cache_seq != seq {
+        // Cached frames carry links of one expiry: a new expiry is a new cache.
+        let exp = links.as_ref().map(|l| l.exp).unwrap_or(0);
+        if inner.initial_cache_seq != seq || inner.initial_cache_exp != exp {
             inner.initial_cache.clear();
             inner.initial_cache_seq = seq;
+            inner.initial_cache_exp = exp;
         }
         if let Some(hit) = inner.initial_cache.get(&(fid.to_string(), since)) {
             return Ok(hit.clone());
@@ -316,7 +323,12 @@ fn initial_frames(sh: &Shared, fid: &str, since: Option<u64>) -> Result<Rc<Vec<J
             None => vec![snapshot(sh, &filter, seq, SnapshotReason::CursorExpired)?],
         },
     };
-    let values: Rc<Vec<JsValue>> = Rc::new(frames.iter().map(|f| JsValue::from_str(f)).collect());
+    let values: Rc<Vec<JsValue>> = Rc::new(
+        frames
+            .iter()
+            .map(|f| JsValue::from_str(&with_links(&links, f)))
+            .collect(),
+    );
     let mut inner = sh.feed.borrow_mut();
     if inner.initial_cache.len() >= INITIAL_CACHE_MAX {
         inner.initial_cache.clear();
@@ -493,6 +505,33 @@ pub fn flush(sh: &Shared) {
     send_pending(sh);
 }
 
+/// What signs the media links of frames sent now: stored frames carry none (a link expires,
+/// a frame is replayed later), so each is added on the way out, once per frame and filter.
+struct MediaLinks<'a> {
+    signer: &'a relay_media::link::Signer,
+    tenant: String,
+    exp: i64,
+}
+
+fn media_links(sh: &Shared) -> Option<MediaLinks<'_>> {
+    Some(MediaLinks {
+        signer: sh.settings.media_signer.as_ref()?,
+        tenant: sh.tenant_key()?,
+        exp: relay_media::link::expiry(
+            crate::runtime::now_ms() / 1000,
+            sh.settings.media_link_ttl_s,
+        ),
+    })
+}
+
+fn with_links<'f>(links: &Option<MediaLinks<'_>>, frame: &'f str) -> std::borrow::Cow<'f, str> {
+    links
+        .as_ref()
+        .and_then(|l| relay_media::decorate::frame(frame, l.signer, &l.tenant, l.exp))
+        .map(std::borrow::Cow::Owned)
+        .unwrap_or(std::borrow::Cow::Borrowed(frame))
+}
+
 /// Sends every pending frame to the sockets whose filter admits it.
 fn send_pending(sh: &Shared) {
     let pending = std::mem::take(&mut sh.feed.borrow_mut().pending);
@@ -513,6 +552,7 @@ fn send_pending(sh: &Shared) {
         .as_ref()
         .map(|f| f.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
+    let links = media_links(sh);
     for (fid, filter) in &filters {
         let sockets = sh.state.get_websockets_with_tag(&tag(fid));
         if sockets.is_empty() {
@@ -524,10 +564,13 @@ fn send_pending(sh: &Shared) {
             .collect();
         let payload = match selected.as_slice() {
             [] => continue,
-            [one] => JsValue::from_str(&one.frame),
+            [one] => JsValue::from_str(&with_links(&links, &one.frame)),
             many => {
                 let frames: Vec<&str> = many.iter().map(|e| &*e.frame).collect();
-                JsValue::from_str(&batch_frame(many[many.len() - 1].seq, &frames))
+                JsValue::from_str(&with_links(
+                    &links,
+                    &batch_frame(many[many.len() - 1].seq, &frames),
+                ))
             }
         };
         for ws in &sockets {

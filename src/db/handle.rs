@@ -6,7 +6,7 @@ use worker::{D1Database, D1PreparedStatement, Env, Result};
 
 use super::{
     audit, catalog, connectors, customers, discovery, entitlements, flags, held_orders, mappings,
-    policies, resets, sellapp_secrets, sessions, signals, sources, tenants, throttle, tiers,
+    media, policies, resets, sellapp_secrets, sessions, signals, sources, tenants, throttle, tiers,
     trial_claims, visibility, webhook_events,
 };
 
@@ -136,5 +136,9 @@ impl Db {
 
     pub fn flags(&self) -> flags::Flags<'_> {
         flags::Flags { db: self }
+    }
+
+    pub fn media(&self) -> media::Media<'_> {
+        media::Media { db: self }
     }
 }

@@ -150,6 +150,7 @@ async fn ingest_messages(req: &mut Request, cx: &Cx) -> ApiResult {
     if batch.messages.is_empty() && batch.rejected.is_empty() {
         return Ok(http::ok(&cx.cid, 200, json!({"accepted": 0, "deduped": 0})));
     }
+    let landings = media_landings(&batch.messages);
     let outcome = TenantClient::new(&cx.env, &row.tenant_key, &cx.cid)?
         .ingest_messages(&api::IngestMessages {
             connector_id: row.connector_id.clone(),
@@ -158,11 +159,38 @@ async fn ingest_messages(req: &mut Request, cx: &Cx) -> ApiResult {
             rejected: batch.rejected.clone(),
         })
         .await?;
+    // Only after the object committed (a refused batch lands nothing), and after the answer:
+    // the connector never waits for the CDN. The claim makes a resent batch fetch nothing again.
+    if !landings.is_empty() {
+        cx.ctx.wait_until(crate::media::land(
+            cx.env.clone(),
+            row.tenant_key.clone(),
+            landings,
+        ));
+    }
     ingest_answer(
         cx,
         json!({"accepted": outcome.accepted, "deduped": outcome.deduped, "seq": outcome.seq}),
         &batch.rejected,
     )
+}
+
+/// The attachments a batch carries, for the media store (deletes carry none worth keeping).
+fn media_landings(messages: &[relay_core::protocol::MessageEvent]) -> Vec<crate::media::Landing> {
+    messages
+        .iter()
+        .filter(|m| m.event_type != relay_core::protocol::MessageEventType::Delete)
+        .flat_map(|m| {
+            m.attachments
+                .iter()
+                .flatten()
+                .map(|a| crate::media::Landing {
+                    message_id: Some(m.discord_message_id.as_str().to_string()),
+                    channel_id: Some(m.discord_channel_id.as_str().to_string()),
+                    attachment: a.clone(),
+                })
+        })
+        .collect()
 }
 
 async fn ingest_thread(req: &mut Request, cx: &Cx) -> ApiResult {

@@ -19,6 +19,7 @@ mod connector;
 mod context;
 mod feed;
 mod health;
+mod media;
 mod pages;
 mod webhooks;
 
@@ -101,5 +102,7 @@ async fn handle(req: &mut Request, cx: &Cx, route: Route) -> http::ApiResult {
         Route::Page { tenant, path } => pages::serve(req, cx, &tenant, &path).await,
         // Authenticated by each provider's signature, inside the handler.
         Route::Webhook(route) => webhooks::handle(req, cx, route).await,
+        // Public: the link's signature is the credential, checked inside.
+        Route::Media(route) => media::handle(req, cx, route).await,
     }
 }

@@ -158,6 +158,7 @@ test('fake-discord is registered by name: its seed line gives the URL, the seed 
       DISCORD_BOT_TOKEN: s.seed.bot_token,
       DISCORD_CLIENT_ID: s.seed.client_id,
       DISCORD_CLIENT_SECRET: s.seed.client_secret,
+      MEDIA_SOURCE_ORIGINS: s.url,
     });
     const state = await fetch(`${s.url}/_control/state`).then((r) => r.json());
     assert.equal(state.guild_id, s.seed.guild_id);

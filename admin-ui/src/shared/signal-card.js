@@ -80,6 +80,26 @@ function isImage(a) {
   return IMAGE_EXT.test(String(a.filename ?? ''));
 }
 
+/**
+ * Where an attachment opens from. With the media store on, the worker signs a `media_url` (our
+ * copy) into every attachment it sends, and only that is used: the CDN's `source_url` expires.
+ * Without it (a deployment with no MEDIA_SIGNING_KEY) the CDN link is all there is.
+ */
+function attachmentHref(a) {
+  if (typeof a.media_url === 'string') {
+    return imageUrl(a.media_url) ? new URL(a.media_url, window.location.href).href : null;
+  }
+  return a.source_url;
+}
+
+/** Retries for an image our store has not fetched yet (the landing fetch follows the signal). */
+const MEDIA_RETRY_MS = [1000, 2000, 4000];
+
+function unavailable(a) {
+  return h('span', { class: 'attachment unavailable', title: 'Not stored yet: the file will appear once the relay has fetched it' },
+    icon('clip'), ` ${a.filename || 'file'}`, h('span', { class: 'size' }, 'not available yet'));
+}
+
 function inlineImage(url, alt, className) {
   const img = h('img', { class: className, alt, loading: 'lazy', decoding: 'async', referrerPolicy: 'no-referrer' });
   img.src = url;
@@ -91,7 +111,7 @@ function renderAttachments(list) {
   const images = [];
   const files = [];
   for (const a of list) {
-    const url = imageUrl(a.media_url) ?? imageUrl(a.source_url);
+    const url = typeof a.media_url === 'string' ? imageUrl(a.media_url) : imageUrl(a.source_url);
     if (url && isImage(a)) images.push({ a, url });
     else files.push(a);
   }
@@ -101,11 +121,25 @@ function renderAttachments(list) {
         const img = inlineImage(url, a.filename || 'image', 'attachment-image');
         const link = safeLink(url.startsWith('/') ? new URL(url, window.location.href).href : url, img, { class: 'image-link' });
         link.setAttribute('aria-label', `Open image ${a.filename || ''}`.trim());
-        // An image that cannot be shown becomes a plain link to it, not a broken-image box.
-        img.addEventListener('error', () => {
-          link.classList.replace('image-link', 'attachment');
-          link.replaceChildren(icon('clip'), ` ${a.filename || 'image'}`);
-        }, { once: true });
+        if (typeof a.media_url === 'string') {
+          // Our copy may still be on its way: try again a few times, then say so plainly.
+          let tries = 0;
+          img.addEventListener('error', () => {
+            if (tries < MEDIA_RETRY_MS.length) {
+              const wait = MEDIA_RETRY_MS[tries];
+              tries += 1;
+              setTimeout(() => { img.src = `${url}&retry=${tries}`; }, wait);
+            } else {
+              link.replaceWith(unavailable(a));
+            }
+          });
+        } else {
+          // An image that cannot be shown becomes a plain link to it, not a broken-image box.
+          img.addEventListener('error', () => {
+            link.classList.replace('image-link', 'attachment');
+            link.replaceChildren(icon('clip'), ` ${a.filename || 'image'}`);
+          }, { once: true });
+        }
         return link;
       }))
       : null,
@@ -113,7 +147,7 @@ function renderAttachments(list) {
       ? h('ul', { class: 'attachments', attrs: { 'aria-label': 'Attachments' } },
         files.map((a) => h('li', {},
           icon('clip'),
-          safeLink(a.media_url && a.media_url.startsWith('/media/') ? new URL(a.media_url, window.location.href).href : a.source_url, a.filename || 'attachment', { class: 'attachment' }),
+          attachmentHref(a) ? safeLink(attachmentHref(a), a.filename || 'attachment', { class: 'attachment' }) : unavailable(a),
           typeof a.size === 'number' ? h('span', { class: 'size' }, formatBytes(a.size)) : null)))
       : null,
   ];
@@ -190,7 +224,7 @@ export function renderSignal(s, o = {}) {
     ? h('ul', { class: 'attachments', attrs: { 'aria-label': 'Attachments' } },
       s.attachments.map((a) => h('li', {},
         icon('clip'),
-        safeLink(a.source_url, a.filename || 'attachment', { class: 'attachment' }),
+        attachmentHref(a) ? safeLink(attachmentHref(a), a.filename || 'attachment', { class: 'attachment' }) : unavailable(a),
         typeof a.size === 'number' ? h('span', { class: 'size' }, formatBytes(a.size)) : null)))
     : null,
   s.embeds?.length

@@ -787,6 +787,8 @@ fn store_files(
                 filename,
                 content_type,
                 data: part.data,
+                fetches: 0,
+                expired: false,
             },
         );
     }

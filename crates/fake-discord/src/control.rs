@@ -864,6 +864,8 @@ pub fn handle(app: &App, req: &Req, segs: &[&str]) -> Resp {
                     filename: filename.clone(),
                     content_type: content_type.clone(),
                     data,
+                    fetches: 0,
+                    expired: false,
                 },
             );
             let path = format!(
@@ -881,6 +883,30 @@ pub fn handle(app: &App, req: &Req, segs: &[&str]) -> Resp {
                 "content_type": content_type,
             }))
         }
+        ("GET", ["attachments", id]) => match id_of(id).and_then(|i| st.files.get(&i)) {
+            Some(f) => ok(file_json(id, f)),
+            None => not_found("attachment"),
+        },
+        ("POST", ["attachments", id, "expire"]) => {
+            match id_of(id).and_then(|i| st.files.get_mut(&i)) {
+                Some(f) => {
+                    f.expired = true;
+                    ok(file_json(id, f))
+                }
+                None => not_found("attachment"),
+            }
+        }
         _ => Resp::from(ApiError::not_found()),
     }
+}
+
+fn file_json(id: &str, f: &StoredFile) -> Value {
+    json!({
+        "id": id,
+        "filename": f.filename,
+        "content_type": f.content_type,
+        "size": f.data.len(),
+        "fetches": f.fetches,
+        "expired": f.expired,
+    })
 }

@@ -379,18 +379,27 @@ fn cdn_request(st: &mut State, req: &Req, rest: &[&str], now: u64) -> Resp {
     let (Ok(channel), Ok(id)) = (channel.parse::<u64>(), id.parse::<u64>()) else {
         return gone();
     };
-    match st.files.get(&id).filter(|f| f.channel_id == channel) {
-        Some(f) => Resp::new(200)
-            .header("Content-Type", f.content_type.clone())
-            .header("Cache-Control", "public, max-age=86400")
-            .header(
-                "Content-Disposition",
-                format!(
-                    "inline; filename=\"{}\"",
-                    f.filename.replace(['"', '\\', '\r', '\n'], "_")
-                ),
-            )
-            .with_body(f.data.clone()),
+    match st
+        .files
+        .get_mut(&id)
+        .filter(|f| f.channel_id == channel && !f.expired)
+    {
+        Some(f) => {
+            if req.method == "GET" {
+                f.fetches += 1;
+            }
+            Resp::new(200)
+                .header("Content-Type", f.content_type.clone())
+                .header("Cache-Control", "public, max-age=86400")
+                .header(
+                    "Content-Disposition",
+                    format!(
+                        "inline; filename=\"{}\"",
+                        f.filename.replace(['"', '\\', '\r', '\n'], "_")
+                    ),
+                )
+                .with_body(f.data.clone())
+        }
         None => gone(),
     }
 }

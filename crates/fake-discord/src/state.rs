@@ -218,6 +218,10 @@ pub struct StoredFile {
     pub filename: String,
     pub content_type: String,
     pub data: Vec<u8>,
+    /// CDN downloads served (GET with a valid link), for "fetched once" tests.
+    pub fetches: u64,
+    /// Every link to it answers as expired (`POST /_control/attachments/{id}/expire`).
+    pub expired: bool,
 }
 
 #[derive(Debug, Clone)]

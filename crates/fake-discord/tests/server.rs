@@ -507,3 +507,42 @@ fn ban_page_after_too_many_invalid_requests() {
         200
     );
 }
+
+#[test]
+fn cdn_files_count_their_downloads_and_can_be_expired() {
+    let fake = start(&[]);
+    let made = fake
+        .control(
+            "POST",
+            "/attachments",
+            json!({"filename": "chart.png", "content_type": "text/html", "data": "not a page"}),
+        )
+        .json();
+    let id = made["id"].as_str().unwrap().to_string();
+    let path = made["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&fake.base)
+        .unwrap()
+        .to_string();
+    let info = |f: &Fake| {
+        f.control("GET", &format!("/attachments/{id}"), json!(null))
+            .json()
+    };
+    assert_eq!(info(&fake)["fetches"], 0);
+    let got = fake.send("GET", &path, &[], &[]);
+    assert_eq!((got.status, got.body.as_slice()), (200, &b"not a page"[..]));
+    // The lie is served as registered: the worker must sniff.
+    assert_eq!(got.header("Content-Type"), Some("text/html"));
+    fake.send("GET", &path, &[], &[]);
+    assert_eq!(info(&fake)["fetches"], 2);
+    let expired = fake.control("POST", &format!("/attachments/{id}/expire"), json!(null));
+    assert_eq!(expired.json()["expired"], true);
+    assert_eq!(fake.send("GET", &path, &[], &[]).status, 404);
+    // A refused download is not a fetch.
+    assert_eq!(info(&fake)["fetches"], 2);
+    assert_eq!(
+        fake.control("GET", "/attachments/1", json!(null)).status,
+        404
+    );
+}

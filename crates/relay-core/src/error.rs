@@ -19,6 +19,8 @@ pub enum ErrorKind {
     /// The connector exists but an operator paused it.
     ConnectorPaused,
     NotFound,
+    /// It existed and is gone for good (an expired media link).
+    Gone,
     MethodNotAllowed,
     /// The resource already exists, or the change conflicts with current state.
     Conflict,
@@ -41,6 +43,7 @@ impl ErrorKind {
             ErrorKind::Unauthorized => 401,
             ErrorKind::Forbidden | ErrorKind::ConnectorPaused => 403,
             ErrorKind::NotFound => 404,
+            ErrorKind::Gone => 410,
             ErrorKind::MethodNotAllowed => 405,
             ErrorKind::Conflict => 409,
             ErrorKind::PayloadTooLarge => 413,
@@ -59,6 +62,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::ConnectorPaused => "connector_paused",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::Gone => "gone",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::Conflict => "conflict",
             ErrorKind::PayloadTooLarge => "payload_too_large",
@@ -194,6 +198,7 @@ mod tests {
             ErrorKind::Forbidden,
             ErrorKind::ConnectorPaused,
             ErrorKind::NotFound,
+            ErrorKind::Gone,
             ErrorKind::MethodNotAllowed,
             ErrorKind::Conflict,
             ErrorKind::PayloadTooLarge,

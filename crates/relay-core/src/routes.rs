@@ -28,6 +28,37 @@ pub enum Route {
     Page { tenant: String, path: String },
     /// Deliveries from payment providers: `/webhooks/...` (authenticated by signature).
     Webhook(WebhookRoute),
+    /// The media store's objects, `/media/...`: public, authorised by the link's signature.
+    Media(MediaRoute),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaRoute {
+    /// `GET /media/{tenant}/{attachment}?exp=&sig=`
+    Object {
+        tenant: String,
+        attachment_id: String,
+    },
+}
+
+impl MediaRoute {
+    /// `segs` follow `/media`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [t, a] if !t.is_empty() && !a.is_empty() => pick(
+                method,
+                "GET",
+                [(
+                    "GET",
+                    Self::Object {
+                        tenant: s(t),
+                        attachment_id: s(a),
+                    },
+                )],
+            ),
+            _ => Err(RouteError::NotFound),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +98,15 @@ fn s(segment: &str) -> String {
 /// The first path segment of every API route. `wrangler.toml`'s `run_worker_first` must list
 /// each (a test checks), so the platform never looks an API path up as a static asset; a
 /// route whose first segment is missing here is unreachable.
-pub const API_TOP_LEVEL: &[&str] = &["health", "connectors", "ingest", "v1", "t", "webhooks"];
+pub const API_TOP_LEVEL: &[&str] = &[
+    "health",
+    "connectors",
+    "ingest",
+    "v1",
+    "t",
+    "webhooks",
+    "media",
+];
 
 /// Matches a method and a path (without query string). `HEAD` is treated as `GET`.
 pub fn match_route(method: &str, path: &str) -> Matched<Route> {
@@ -109,6 +148,7 @@ pub fn match_route(method: &str, path: &str) -> Matched<Route> {
                 Route::Webhook(WebhookRoute::Sellapp { tenant: s(t) }),
             )],
         ),
+        ["media", rest @ ..] => MediaRoute::matching(method, rest).map(Route::Media),
         _ => Err(RouteError::NotFound),
     }
 }
@@ -283,6 +323,39 @@ pub enum AdminRoute {
         tenant: String,
         route: PaymentsRoute,
     },
+    /// `/v1/admin/tenants/{tenant}/media[/{attachment}/refetch]`: the media store's records.
+    Media {
+        tenant: String,
+        route: AdminMediaRoute,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminMediaRoute {
+    /// `GET .../media[?status=]`
+    List,
+    /// `POST .../media/{attachment}/refetch`
+    Refetch { attachment_id: String },
+}
+
+impl AdminMediaRoute {
+    /// `segs` follow `/v1/admin/tenants/{t}/media`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::List)]),
+            [a, "refetch"] => pick(
+                method,
+                "POST",
+                [(
+                    "POST",
+                    Self::Refetch {
+                        attachment_id: s(a),
+                    },
+                )],
+            ),
+            _ => Err(RouteError::NotFound),
+        }
+    }
 }
 
 impl AdminRoute {
@@ -339,6 +412,12 @@ impl AdminRoute {
             }
             ["tenants", t, "payments", rest @ ..] => {
                 PaymentsRoute::matching(method, rest).map(|route| Self::Payments {
+                    tenant: s(t),
+                    route,
+                })
+            }
+            ["tenants", t, "media", rest @ ..] => {
+                AdminMediaRoute::matching(method, rest).map(|route| Self::Media {
                     tenant: s(t),
                     route,
                 })
@@ -1059,6 +1138,20 @@ mod tests {
                 event: "evt_1".into(),
             }),
             payments(PaymentsRoute::ReplayAll),
+            Route::Media(MediaRoute::Object {
+                tenant: T.into(),
+                attachment_id: "42".into(),
+            }),
+            Route::Admin(AdminRoute::Media {
+                tenant: T.into(),
+                route: AdminMediaRoute::List,
+            }),
+            Route::Admin(AdminRoute::Media {
+                tenant: T.into(),
+                route: AdminMediaRoute::Refetch {
+                    attachment_id: "42".into(),
+                },
+            }),
         ]
     }
 
@@ -1103,6 +1196,10 @@ mod tests {
             Route::Webhook(WebhookRoute::Sellapp { tenant }) => {
                 ("POST", format!("/webhooks/sellapp/{tenant}"))
             }
+            Route::Media(MediaRoute::Object {
+                tenant,
+                attachment_id,
+            }) => ("GET", format!("/media/{tenant}/{attachment_id}")),
         }
     }
 
@@ -1282,6 +1379,15 @@ mod tests {
                     TenantCatalogRoute::Roles => ("GET", format!("{base}/roles")),
                 }
             }
+            AdminRoute::Media { tenant, route } => {
+                let base = format!("tenants/{tenant}/media");
+                match route {
+                    AdminMediaRoute::List => ("GET", base),
+                    AdminMediaRoute::Refetch { attachment_id } => {
+                        ("POST", format!("{base}/{attachment_id}/refetch"))
+                    }
+                }
+            }
         }
     }
 
@@ -1311,8 +1417,8 @@ mod tests {
         assert_eq!(requests.len(), all.len(), "two routes share a request");
         // One per leaf variant: an entry dropped from the list fails here.
         // 30 connector/feed/admin, 11 account, 6 tiers and visibility, 9 customers, 3 Discord
-        // client, 9 catalog, 1 Sell.app webhook, 8 payments.
-        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9 + 1 + 8);
+        // client, 9 catalog, 1 Sell.app webhook, 8 payments, 1 media object + 2 admin media.
+        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9 + 1 + 8 + 3);
     }
 
     /// Every other method on a route's path is refused with the path's full method list, and

@@ -223,10 +223,15 @@ pub async fn signals(req: &mut Request, cx: &Cx, db: &Db, tenant: &str) -> ApiRe
     } else {
         None
     };
-    let signals: Vec<Value> = rows
+    let mut signals: Vec<Value> = rows
         .iter()
         .filter_map(|r| serde_json::from_str(&r.view_json).ok())
         .collect();
+    // Only signals of channels the session may see are here: their links are theirs to have.
+    let media = crate::config::MediaConfig::from_env(&cx.env);
+    for s in &mut signals {
+        crate::media::link_views(&media, tenant, s);
+    }
     Ok(http::ok(
         &cx.cid,
         200,

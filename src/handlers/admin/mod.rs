@@ -16,6 +16,7 @@ mod discovery;
 mod feed_stats;
 mod lookup;
 mod mappings;
+mod media;
 mod payments;
 mod rejections;
 mod signals;
@@ -81,5 +82,6 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult 
         AdminRoute::Payments { tenant, route } => {
             payments::handle(req, cx, &db, &tenant, route).await
         }
+        AdminRoute::Media { tenant, route } => media::handle(req, cx, &db, &tenant, route).await,
     }
 }

@@ -58,7 +58,11 @@ async fn recent(req: &Request, cx: &Cx, db: &Db, t: &str) -> ApiResult {
         )
         .await
         .or_unavailable("signals")?;
-    let signals: Vec<Value> = rows.iter().filter_map(|r| r.to_json()).collect();
+    let mut signals: Vec<Value> = rows.iter().filter_map(|r| r.to_json()).collect();
+    let media = crate::config::MediaConfig::from_env(&cx.env);
+    for s in &mut signals {
+        crate::media::link_views(&media, t, s);
+    }
     let next_before = signals
         .last()
         .and_then(|v: &Value| v["created_at"].as_str())
