@@ -148,10 +148,7 @@ fn over_the_limit_posts_one_notice_per_target_once_until_back_under() {
     let mut g = seats(50, Mode::Enforce);
     let (posted, _) = run(&mut g, &all, &[10, 11, 10], cx(0));
     assert_eq!(posted, vec![10, 11], "once per distinct target");
-    assert_eq!(
-        g.gate_view(false, SeatPolicy::default()).decide(1).deliver,
-        false
-    );
+    assert!(!g.gate_view(false, SeatPolicy::default()).decide(1).deliver);
 
     // Still over (also after a "restart": the state is what storage kept): nothing again.
     let mut g = stored(&g);
@@ -341,4 +338,38 @@ fn a_refused_notice_is_skipped_and_stays_due_for_the_next_audit() {
     assert!(g.snapshot.last_error.is_none(), "a notice is not the audit");
     let (posted, _) = run(&mut g, &all, &[10, 11], cx(30_000));
     assert_eq!(posted, vec![10]);
+}
+
+#[test]
+fn a_seat_config_is_an_integer_limit_and_one_of_three_modes() {
+    assert_eq!(
+        SeatConfig::from_json(&json!({"limit": 25, "mode": "shadow"})),
+        Ok(SeatConfig {
+            limit: 25,
+            mode: Mode::Shadow
+        })
+    );
+    assert_eq!(
+        SeatConfig::from_json(&json!({"limit": 0, "mode": "enforce"})).map(|c| c.limit),
+        Ok(0)
+    );
+    let fields = |v| {
+        SeatConfig::from_json(&v)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        fields(json!({"limit": -1, "mode": "on"})),
+        vec!["limit", "mode"]
+    );
+    assert_eq!(fields(json!({"limit": 2.5, "mode": "off"})), vec!["limit"]);
+    assert_eq!(fields(json!({"limit": "10", "mode": "off"})), vec!["limit"]);
+    assert_eq!(fields(json!({"mode": "off"})), vec!["limit"]);
+    assert_eq!(
+        fields(json!({"limit": 1, "mode": "off", "seats": 3})),
+        vec!["seats"]
+    );
+    assert_eq!(fields(json!([])), vec!["body"]);
 }

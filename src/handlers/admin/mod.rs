@@ -18,6 +18,7 @@ mod lookup;
 mod mappings;
 mod payments;
 mod rejections;
+mod seats;
 mod signals;
 mod sources;
 mod tenants;
@@ -81,5 +82,7 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult 
         AdminRoute::Payments { tenant, route } => {
             payments::handle(req, cx, &db, &tenant, route).await
         }
+        AdminRoute::Seats { tenant, route } => seats::handle(req, cx, &db, &tenant, route).await,
+        AdminRoute::SeatSwitch(route) => seats::handle_switch(req, cx, &db, route).await,
     }
 }

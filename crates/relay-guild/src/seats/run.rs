@@ -27,12 +27,68 @@ use super::snapshot::{verdict, Snapshot, Verdict};
 use super::view::{GateView, SeatPolicy};
 use crate::access::{ChannelAccess, GuildFacts};
 use crate::error::{ErrorCode, GuildError};
+use relay_core::validate::FieldError;
 
 /// A guild's seat configuration (per tenant and guild).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeatConfig {
     pub limit: u64,
     pub mode: Mode,
+}
+
+/// The largest limit accepted (far above any guild's member count).
+pub const MAX_SEAT_LIMIT: u64 = 1_000_000_000;
+
+impl SeatConfig {
+    /// The admin API's `{"limit": integer ≥ 0, "mode": "off" | "shadow" | "enforce"}`; every
+    /// bad field is named, nothing is defaulted.
+    pub fn from_json(body: &serde_json::Value) -> Result<SeatConfig, Vec<FieldError>> {
+        let mut problems = Vec::new();
+        let Some(obj) = body.as_object() else {
+            return Err(vec![FieldError::new("body", "must be a JSON object")]);
+        };
+        let limit = match obj.get("limit") {
+            Some(v) => match v.as_u64() {
+                Some(n) if n <= MAX_SEAT_LIMIT => Some(n),
+                _ => {
+                    problems.push(FieldError::new(
+                        "limit",
+                        format!("must be an integer from 0 to {MAX_SEAT_LIMIT}"),
+                    ));
+                    None
+                }
+            },
+            None => {
+                problems.push(FieldError::new("limit", "is required"));
+                None
+            }
+        };
+        let mode = match obj.get("mode").map(|v| v.as_str()) {
+            Some(Some("off")) => Some(Mode::Off),
+            Some(Some("shadow")) => Some(Mode::Shadow),
+            Some(Some("enforce")) => Some(Mode::Enforce),
+            Some(_) => {
+                problems.push(FieldError::new(
+                    "mode",
+                    "must be one of \"off\", \"shadow\", \"enforce\"",
+                ));
+                None
+            }
+            None => {
+                problems.push(FieldError::new("mode", "is required"));
+                None
+            }
+        };
+        for key in obj.keys() {
+            if key != "limit" && key != "mode" {
+                problems.push(FieldError::new(key.clone(), "is not a seat setting"));
+            }
+        }
+        match (limit, mode, problems.is_empty()) {
+            (Some(limit), Some(mode), true) => Ok(SeatConfig { limit, mode }),
+            _ => Err(problems),
+        }
+    }
 }
 
 /// Where an audit is.
