@@ -74,7 +74,12 @@ async function expectedSeats() {
 }
 
 before(async () => {
-  stack = await startStack({ services: ['fake-discord'], vars: { ACCESS_LOG: 'errors' } });
+  // An hour between scheduled audits: every audit in these tests is one they asked for (a
+  // config change or "refresh now"), so "refresh now triggers an audit" is what is measured.
+  stack = await startStack({
+    services: ['fake-discord'],
+    vars: { ACCESS_LOG: 'errors', SEAT_AUDIT_SECONDS: '3600', SEAT_AUDIT_OVER_SECONDS: '3600' },
+  });
   admin = new Api(stack.server.baseUrl, stack.server.adminToken);
   fake = stack.services['fake-discord'].url;
   seed = await control(fake, 'GET', '/state');
@@ -182,6 +187,20 @@ describe('seat enforcement', () => {
     s = await audited(s);
     assert.equal(s.snapshot.over_limit, true);
     for (const c of targets) assert.equal((await notices(c)).length, 1, 'the notice state survived the restart');
+  });
+
+  test('refresh now triggers an audit; the next scheduled one follows the cadence', async () => {
+    const s = await seat();
+    assert.ok(s.snapshot.next_check_at - s.snapshot.last_attempt_at >= 3_600_000,
+      'with SEAT_AUDIT_OVER_SECONDS=3600 nothing else audits during the test');
+    const since = await nextSeq(fake);
+    const r = await refreshNow();
+    assert.equal(r.audit.guild_id, guild);
+    const after = await audited(s);
+    assert.equal(after.snapshot.audits, s.snapshot.audits + 1);
+    assert.ok(after.snapshot.checked_at > s.snapshot.checked_at);
+    const calls = (await requestsSince(fake, since)).map((q) => q.path);
+    assert.ok(calls.some((p) => p.includes(`/guilds/${guild}?with_counts=true`)), calls.join('\n'));
   });
 
   test('the kill switch turns enforce into shadow at once', async () => {
