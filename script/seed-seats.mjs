@@ -1,6 +1,7 @@
 // Seeds the local demo's seat enforcement: maps the demo connector's first source channel into
 // the fake demo guild's #signals-premium (a target the seat audit judges access to) and gives
-// the guild a seat limit in shadow mode, so the console's Seats page shows an audit at once.
+// the guild a seat limit in shadow mode below its seats (the fake's demo members who can view
+// that channel), so the console's Seats page shows an audit at once and "would pause".
 // Idempotent: a mapping or a seat config that exists (an operator's choice) is left alone.
 //
 //   node script/seed-seats.mjs <base_url> <admin_token> <fake_discord_base_url>
@@ -11,7 +12,7 @@ if (!baseUrl || !adminToken || !fakeUrl) {
 }
 const TENANT = 'demo';
 const CONNECTOR = 'demo-connector';
-const LIMIT = 25;
+const LIMIT = 10;
 
 async function call(method, path, body) {
   const res = await fetch(baseUrl + path, {
