@@ -100,6 +100,15 @@ async fn perform(discord: &Discord, call: &Call, attempt: u32, now: i64) -> Answ
     }
 }
 
+/// Where an audit's targets stand.
+enum Targets {
+    Found(Vec<twilight_model::id::Id<twilight_model::id::marker::ChannelMarker>>),
+    /// The guild is gone for this tenant: no audit, none planned.
+    Detached(String),
+    /// D1 failed: retried shortly.
+    Fault,
+}
+
 /// What one pass of the loop picked.
 enum Pick {
     Nothing,
@@ -159,13 +168,20 @@ impl Slot {
                 Pick::Nothing => break,
                 Pick::Begin { guild } => {
                     let tenant = self.with(state, |s| s.meta.tenant_key.clone()).await?;
-                    let Some(targets) = self.targets(env, tenant.as_deref(), &guild).await else {
-                        own_fault = true;
-                        break;
+                    let targets = match self.targets(env, tenant.as_deref(), &guild).await {
+                        Targets::Found(t) => Ok(t),
+                        Targets::Detached(why) => Err(why),
+                        Targets::Fault => {
+                            own_fault = true;
+                            break;
+                        }
                     };
                     self.with(state, |s| {
                         if let Some(g) = s.guilds.get_mut(&guild) {
-                            g.begin(targets, now);
+                            match targets {
+                                Ok(t) => g.begin(t, now),
+                                Err(why) => g.detach(&why, now),
+                            }
                         }
                     })
                     .await?;
@@ -228,30 +244,48 @@ impl Slot {
         })
     }
 
-    /// The guild's mapped targets from D1; `None` when D1 failed (retried shortly).
-    async fn targets(
-        &self,
-        env: &Env,
-        tenant: Option<&str>,
-        guild: &str,
-    ) -> Option<Vec<twilight_model::id::Id<twilight_model::id::marker::ChannelMarker>>> {
-        let tenant = tenant?;
-        let gid = GuildId::parse(guild).ok()?;
-        let db = Db::new(env).ok()?;
+    /// The guild's mapped targets from D1, after checking in the catalog that the bot is
+    /// still in the guild and the guild still serves this tenant.
+    async fn targets(&self, env: &Env, tenant: Option<&str>, guild: &str) -> Targets {
+        let (Some(tenant), Ok(gid)) = (tenant, GuildId::parse(guild)) else {
+            return Targets::Fault;
+        };
+        let Ok(db) = Db::new(env) else {
+            return Targets::Fault;
+        };
+        let fault = |e: worker::Error| {
+            log(
+                "error",
+                "dependency failure",
+                serde_json::json!({"what": "seat targets (D1)", "error": e.to_string()}),
+            );
+            Targets::Fault
+        };
+        let row = match db.catalog().guild(&gid).await {
+            Ok(r) => r,
+            Err(e) => return fault(e),
+        };
+        match row {
+            None => return Targets::Detached("the guild is not in the bot's catalog".into()),
+            Some(r) if r.active == 0 => {
+                return Targets::Detached(
+                    "the bot is no longer in this guild (the catalog marks it inactive)".into(),
+                )
+            }
+            Some(r) if r.tenant_key.as_deref() != Some(tenant) => {
+                return Targets::Detached(format!(
+                    "the guild is no longer assigned to tenant {tenant:?}"
+                ))
+            }
+            Some(_) => {}
+        }
         match db.catalog().mapped_targets_in(&gid, tenant).await {
-            Ok(ids) => Some(
+            Ok(ids) => Targets::Found(
                 ids.iter()
                     .filter_map(|c| ChannelId::parse(c).ok().and_then(|c| c.id()))
                     .collect(),
             ),
-            Err(e) => {
-                log(
-                    "error",
-                    "dependency failure",
-                    serde_json::json!({"what": "seat targets (D1)", "error": e.to_string()}),
-                );
-                None
-            }
+            Err(e) => fault(e),
         }
     }
 

@@ -287,4 +287,24 @@ describe('seat enforcement', () => {
     const calls = (await requestsSince(fake, since)).filter((q) => q.path.includes(`/guilds/${guild}`));
     assert.deepEqual(calls, []);
   });
+
+  test('a guild that no longer serves the tenant is not audited again', async () => {
+    let r = await admin.put(seatPath(), { limit: 1000, mode: 'enforce' });
+    assert.equal(r.status, 200, r.text);
+    let s = await audited(null, (x) => x.snapshot.seats_used !== null && x.effective_mode === 'enforce');
+    const conn = (await admin.get(`/v1/admin/tenants/${t.tenant}/connectors/${t.connector}`)).json;
+    for (const m of conn.mappings) {
+      r = await admin.del(`/v1/admin/tenants/${t.tenant}/connectors/${t.connector}/mappings/${m.source_channel_id}/${m.target_channel_id}`);
+      assert.equal(r.status, 200, r.text);
+    }
+    r = await admin.del(`/v1/admin/catalog/guilds/${guild}/tenant`);
+    assert.equal(r.status, 200, r.text);
+    await refreshNow();
+    s = await audited(s, (x) => x.snapshot.last_error !== null);
+    assert.equal(s.snapshot.last_error.code, 'guild_unavailable');
+    assert.match(s.snapshot.last_error.message, /no longer assigned/);
+    assert.equal(s.snapshot.next_check_at, null, 'nothing re-queues');
+    const list = (await admin.get(`/v1/admin/tenants/${t.tenant}/seats`)).json;
+    assert.equal(list.object.alarm_at, null);
+  });
 });

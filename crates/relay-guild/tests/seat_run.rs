@@ -373,3 +373,25 @@ fn a_seat_config_is_an_integer_limit_and_one_of_three_modes() {
     );
     assert_eq!(fields(json!([])), vec!["body"]);
 }
+
+#[test]
+fn a_guild_the_bot_left_is_not_audited_again_until_asked() {
+    let c = CadencePolicy::default();
+    let mut g = seats(10, Mode::Enforce);
+    g.begin(vec![Id::new(10)], 0);
+    g.detach("the bot is no longer in the guild", 5);
+    assert_eq!(g.stage, None);
+    assert_eq!(
+        g.due_at(5, &c),
+        None,
+        "no audit re-queues for a removed guild"
+    );
+    assert_eq!(
+        g.snapshot.last_error.as_ref().map(|e| e.code),
+        Some(ErrorCode::GuildUnavailable)
+    );
+    let g2 = stored(&g);
+    assert_eq!(g2.due_at(1_000_000, &c), None);
+    assert!(g.trigger(), "an operator may ask again");
+    assert_eq!(g.due_at(6, &c), Some(6));
+}

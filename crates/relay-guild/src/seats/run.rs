@@ -197,6 +197,10 @@ pub struct GuildSeats {
     /// The verdict of the last count, to see a guild come back under.
     #[serde(default)]
     pub last_verdict: Option<Verdict>,
+    /// The bot is no longer in the guild, or the guild no longer serves this tenant: no audit
+    /// is planned until the config changes or an operator asks for one.
+    #[serde(default)]
+    pub detached: bool,
 }
 
 impl GuildSeats {
@@ -213,12 +217,14 @@ impl GuildSeats {
             notices_posted: 0,
             audits: 0,
             last_verdict: None,
+            detached: false,
         }
     }
 
     /// A new config: an audit at once (unless `off`, which also drops an audit in progress).
     pub fn configure(&mut self, config: SeatConfig) {
         self.config = config;
+        self.detached = false;
         if config.mode == Mode::Off {
             self.stage = None;
             self.triggered = false;
@@ -233,8 +239,22 @@ impl GuildSeats {
         if self.config.mode == Mode::Off {
             return false;
         }
+        self.detached = false;
         self.triggered = true;
         true
+    }
+
+    /// The guild is gone for this tenant (the catalog says the bot left it, or it serves
+    /// another tenant now): the audit stops with `guild_unavailable` and none is planned, so
+    /// it does not re-queue for ever.
+    pub fn detach(&mut self, why: &str, now_ms: i64) {
+        self.stage = None;
+        self.triggered = false;
+        self.not_before_ms = None;
+        self.retries = 0;
+        self.detached = true;
+        self.snapshot
+            .record_error(GuildError::new(ErrorCode::GuildUnavailable, why), now_ms);
     }
 
     /// When this guild next needs the object's alarm; `None`: never, until triggered.
@@ -242,7 +262,7 @@ impl GuildSeats {
         let at = next_audit(
             CadenceInput {
                 mode: self.config.mode,
-                removed: false,
+                removed: self.detached,
                 limit: self.config.limit,
                 snapshot: Some(&self.snapshot),
                 triggered: self.triggered,
