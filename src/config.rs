@@ -104,6 +104,41 @@ impl ObjectSettings {
     }
 }
 
+/// Seat enforcement's windows and cadence (issue 15), read by the seat object and the admin
+/// API from `[vars]`; the defaults are the issue's.
+#[derive(Debug, Clone, Copy)]
+pub struct SeatSettings {
+    pub policy: relay_guild::seats::SeatPolicy,
+    pub cadence: relay_guild::seats::CadencePolicy,
+    /// Skip paging when the approximate member count is within the limit.
+    pub shortcut: bool,
+}
+
+impl SeatSettings {
+    pub fn from_env(env: &Env) -> Self {
+        use relay_guild::seats::{CadencePolicy, FreshnessPolicy, HoldPolicy, SeatPolicy};
+        let fresh = num(env, "SEAT_FRESH_SECONDS", 90i64).clamp(1, 86_400) * 1_000;
+        let stale = num(env, "SEAT_STALE_SECONDS", 300i64).clamp(1, 86_400) * 1_000;
+        let freshness = FreshnessPolicy::new(fresh, stale.max(fresh)).unwrap_or_default();
+        let interval = num(env, "SEAT_AUDIT_SECONDS", 60i64).clamp(1, 86_400) * 1_000;
+        let over = num(env, "SEAT_AUDIT_OVER_SECONDS", 30i64).clamp(1, 86_400) * 1_000;
+        SeatSettings {
+            policy: SeatPolicy {
+                freshness,
+                hold: HoldPolicy {
+                    max_age_ms: num(env, "SEAT_HOLD_MAX_HOURS", 24i64).clamp(1, 720) * 3_600_000,
+                },
+            },
+            cadence: CadencePolicy {
+                interval_ms: interval,
+                over_interval_ms: over,
+                ..CadencePolicy::default()
+            },
+            shortcut: var(env, "SEAT_COUNT_SHORTCUT").is_none_or(|v| v.trim() != "0"),
+        }
+    }
+}
+
 /// A secret, or `None` when unset or empty.
 pub fn secret(env: &Env, name: &str) -> Option<String> {
     env.secret(name)

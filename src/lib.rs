@@ -25,6 +25,7 @@ mod durable_objects;
 
 pub use durable_objects::catalog::CatalogObject;
 pub use durable_objects::discord_gate::DiscordGate;
+pub use durable_objects::seats::SeatObject;
 pub use durable_objects::tenant::TenantObject;
 
 #[event(fetch)]

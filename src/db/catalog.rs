@@ -411,6 +411,27 @@ impl Catalog<'_> {
         Ok(c.map(|c| c.n).unwrap_or(0))
     }
 
+    /// The distinct target channels of `tenant`'s mappings (every connector) that are channels
+    /// of `guild` in the catalog: what a seat audit judges access to.
+    pub async fn mapped_targets_in(&self, guild: &GuildId, tenant: &str) -> Result<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Target {
+            target_channel_id: String,
+        }
+        let rows: Vec<Target> = self
+            .db
+            .stmt(
+                "SELECT DISTINCT m.target_channel_id FROM connector_mappings m \
+                 JOIN catalog_channels c ON c.channel_id = m.target_channel_id \
+                 WHERE m.tenant_key = ?1 AND c.guild_id = ?2 ORDER BY m.target_channel_id",
+                &[s(tenant), s(guild.as_str())],
+            )?
+            .all()
+            .await?
+            .results()?;
+        Ok(rows.into_iter().map(|t| t.target_channel_id).collect())
+    }
+
     fn upsert_guild_stmt(&self, f: &GuildFacts, now: i64) -> Result<D1PreparedStatement> {
         self.db.stmt(
             "INSERT INTO catalog_guilds (guild_id, name, owner_id, active, bot_permissions, \

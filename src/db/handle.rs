@@ -6,8 +6,8 @@ use worker::{D1Database, D1PreparedStatement, Env, Result};
 
 use super::{
     audit, catalog, connectors, customers, discovery, entitlements, flags, held_orders, mappings,
-    media, policies, resets, sellapp_secrets, sessions, signals, sources, tenants, throttle, tiers,
-    trial_claims, visibility, webhook_events,
+    media, policies, resets, seat_snapshots, seats, sellapp_secrets, sessions, signals, sources,
+    tenants, throttle, tiers, trial_claims, visibility, webhook_events,
 };
 
 pub struct Db {
@@ -132,6 +132,14 @@ impl Db {
 
     pub fn trial_claims(&self) -> trial_claims::TrialClaims<'_> {
         trial_claims::TrialClaims { db: self }
+    }
+
+    pub fn seats(&self) -> seats::Seats<'_> {
+        seats::Seats { db: self }
+    }
+
+    pub fn seat_snapshots(&self) -> seat_snapshots::SeatSnapshots<'_> {
+        seat_snapshots::SeatSnapshots { db: self }
     }
 
     pub fn flags(&self) -> flags::Flags<'_> {

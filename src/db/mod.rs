@@ -9,7 +9,7 @@
 //! `entitlements`, `resets` (password_resets), `throttle` (auth_throttle) and `audit`
 //! (account_audit); for payments `sellapp_secrets`, `webhook_events`, `policies`
 //! (payment_policies), `held_orders`, `trial_claims` and `flags` (customer_flags); for the media store `media`
-//! (media_attachments). A change
+//! (media_attachments); for seats `seats` (seat_configs, seat_settings) and `seat_snapshots`. A change
 //! that spans tables — a source removed with its mappings and a config bump — is one `batch`
 //! (a transaction) composed from each owner's statement builders, so it lands together or not
 //! at all.
@@ -28,6 +28,8 @@ pub mod mappings;
 pub mod media;
 pub mod policies;
 pub mod resets;
+pub mod seat_snapshots;
+pub mod seats;
 pub mod sellapp_secrets;
 pub mod sessions;
 pub mod signals;

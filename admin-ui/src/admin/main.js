@@ -10,6 +10,7 @@ import { renderConnector } from './connector/index.js';
 import { renderCustomer, renderCustomers } from './customers.js';
 import { renderPlans } from './plans.js';
 import { renderDiscord } from './discord.js';
+import { renderSeats } from './seats.js';
 import { renderSignIn } from './signin.js';
 import { renderTenant } from './tenant.js';
 import { renderTenants } from './tenants.js';
@@ -19,6 +20,7 @@ const ROUTES = [
   { name: 'connector', path: 't/:tenant/c/:connector', render: (root, ctx, p) => renderConnector(root, ctx, p.tenant, p.connector) },
   { name: 'customer', path: 't/:tenant/customers/:id', render: (root, ctx, p) => renderCustomer(root, ctx, p.tenant, p.id) },
   { name: 'customers', path: 't/:tenant/customers', render: (root, ctx, p) => renderCustomers(root, ctx, p.tenant) },
+  { name: 'seats', path: 't/:tenant/seats', render: (root, ctx, p) => renderSeats(root, ctx, p.tenant) },
   { name: 'plans', path: 't/:tenant/plans', render: (root, ctx, p) => renderPlans(root, ctx, p.tenant) },
   { name: 'discord', path: 'discord', render: (root, ctx) => renderDiscord(root, ctx) },
   { name: 'catalog-guild', path: 'catalog/:guild', render: (root, ctx, p) => renderCatalog(root, ctx, p.guild) },

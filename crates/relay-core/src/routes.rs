@@ -328,6 +328,11 @@ pub enum AdminRoute {
         tenant: String,
         route: AdminMediaRoute,
     },
+    /// `/v1/admin/tenants/{tenant}/seats[/{guild}[/...]]`: seat limits, modes and snapshots of
+    /// the tenant's customer guilds.
+    Seats { tenant: String, route: SeatsRoute },
+    /// `/v1/admin/seats/kill-switch`: the deployment-wide seat kill switch.
+    SeatSwitch(SeatSwitchRoute),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -422,6 +427,13 @@ impl AdminRoute {
                     route,
                 })
             }
+            ["tenants", t, "seats", rest @ ..] => {
+                SeatsRoute::matching(method, rest).map(|route| Self::Seats {
+                    tenant: s(t),
+                    route,
+                })
+            }
+            ["seats", rest @ ..] => SeatSwitchRoute::matching(method, rest).map(Self::SeatSwitch),
             _ => Err(RouteError::NotFound),
         }
     }
@@ -937,6 +949,63 @@ impl PaymentsRoute {
     }
 }
 
+/// One tenant's seat enforcement (issue 15).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatsRoute {
+    /// `GET .../seats`: every configured guild with its snapshot.
+    List,
+    /// `GET .../seats/{guild}`
+    Get { guild: String },
+    /// `PUT .../seats/{guild}` `{limit, mode}`
+    Put { guild: String },
+    /// `DELETE .../seats/{guild}`: the guild is back to `off` and never audited.
+    Delete { guild: String },
+    /// `POST .../seats/{guild}/refresh`: audit now.
+    Refresh { guild: String },
+    /// `GET .../seats/{guild}/gate`: what the mirror gate reads and decides now.
+    Gate { guild: String },
+}
+
+impl SeatsRoute {
+    /// `segs` follow `/v1/admin/tenants/{t}/seats`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::List)]),
+            [g] => pick(
+                method,
+                "GET, PUT, DELETE",
+                [
+                    ("GET", Self::Get { guild: s(g) }),
+                    ("PUT", Self::Put { guild: s(g) }),
+                    ("DELETE", Self::Delete { guild: s(g) }),
+                ],
+            ),
+            [g, "refresh"] => pick(method, "POST", [("POST", Self::Refresh { guild: s(g) })]),
+            [g, "gate"] => pick(method, "GET", [("GET", Self::Gate { guild: s(g) })]),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+/// The deployment-wide seat switch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatSwitchRoute {
+    /// `GET /v1/admin/seats/kill-switch`
+    Get,
+    /// `PUT /v1/admin/seats/kill-switch` `{engaged}`
+    Put,
+}
+
+impl SeatSwitchRoute {
+    /// `segs` follow `/v1/admin/seats`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            ["kill-switch"] => pick(method, "GET, PUT", [("GET", Self::Get), ("PUT", Self::Put)]),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -991,6 +1060,13 @@ mod tests {
 
     fn payments(route: PaymentsRoute) -> Route {
         Route::Admin(AdminRoute::Payments {
+            tenant: T.into(),
+            route,
+        })
+    }
+
+    fn seats(route: SeatsRoute) -> Route {
+        Route::Admin(AdminRoute::Seats {
             tenant: T.into(),
             route,
         })
@@ -1152,6 +1228,14 @@ mod tests {
                     attachment_id: "42".into(),
                 },
             }),
+            seats(SeatsRoute::List),
+            seats(SeatsRoute::Get { guild: "1".into() }),
+            seats(SeatsRoute::Put { guild: "1".into() }),
+            seats(SeatsRoute::Delete { guild: "1".into() }),
+            seats(SeatsRoute::Refresh { guild: "1".into() }),
+            seats(SeatsRoute::Gate { guild: "1".into() }),
+            Route::Admin(AdminRoute::SeatSwitch(SeatSwitchRoute::Get)),
+            Route::Admin(AdminRoute::SeatSwitch(SeatSwitchRoute::Put)),
         ]
     }
 
@@ -1324,6 +1408,21 @@ mod tests {
                     PaymentsRoute::ReplayAll => ("POST", format!("{base}/events/replay")),
                 }
             }
+            AdminRoute::Seats { tenant, route } => {
+                let base = format!("tenants/{tenant}/seats");
+                match route {
+                    SeatsRoute::List => ("GET", base),
+                    SeatsRoute::Get { guild } => ("GET", format!("{base}/{guild}")),
+                    SeatsRoute::Put { guild } => ("PUT", format!("{base}/{guild}")),
+                    SeatsRoute::Delete { guild } => ("DELETE", format!("{base}/{guild}")),
+                    SeatsRoute::Refresh { guild } => ("POST", format!("{base}/{guild}/refresh")),
+                    SeatsRoute::Gate { guild } => ("GET", format!("{base}/{guild}/gate")),
+                }
+            }
+            AdminRoute::SeatSwitch(route) => match route {
+                SeatSwitchRoute::Get => ("GET", "seats/kill-switch".into()),
+                SeatSwitchRoute::Put => ("PUT", "seats/kill-switch".into()),
+            },
             AdminRoute::Customers { tenant, route } => {
                 let base = format!("tenants/{tenant}/customers");
                 match route {
@@ -1417,8 +1516,8 @@ mod tests {
         assert_eq!(requests.len(), all.len(), "two routes share a request");
         // One per leaf variant: an entry dropped from the list fails here.
         // 30 connector/feed/admin, 11 account, 6 tiers and visibility, 9 customers, 3 Discord
-        // client, 9 catalog, 1 Sell.app webhook, 8 payments, 1 media object + 2 admin media.
-        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9 + 1 + 8 + 3);
+        // client, 9 catalog, 1 Sell.app webhook, 8 payments, 1 media object + 2 admin media, 8 seats.
+        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9 + 1 + 8 + 3 + 8);
     }
 
     /// Every other method on a route's path is refused with the path's full method list, and
@@ -1645,6 +1744,36 @@ mod tests {
             "/v1/account",
             "/v1/account/t1",
             "/v1/account/t1/nope",
+        ] {
+            assert_eq!(
+                match_route("GET", path),
+                Err(RouteError::NotFound),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn seat_routes() {
+        assert_eq!(
+            match_route("POST", "/v1/admin/tenants/t1/seats/42/refresh"),
+            Ok(seats(SeatsRoute::Refresh { guild: "42".into() }))
+        );
+        assert_eq!(
+            match_route("PATCH", "/v1/admin/tenants/t1/seats/42"),
+            Err(RouteError::MethodNotAllowed {
+                allow: "GET, PUT, DELETE"
+            })
+        );
+        assert_eq!(
+            match_route("PUT", "/v1/admin/seats/kill-switch"),
+            Ok(Route::Admin(AdminRoute::SeatSwitch(SeatSwitchRoute::Put)))
+        );
+        for path in [
+            "/v1/admin/seats",
+            "/v1/admin/seats/other",
+            "/v1/admin/tenants/t1/seats/42/other",
+            "/v1/admin/tenants/t1/seats/42/refresh/x",
         ] {
             assert_eq!(
                 match_route("GET", path),

@@ -42,7 +42,10 @@
 //!
 //! ## Seat audits — the object that owns a tenant's customer guilds
 //!
-//! One Durable Object per tenant (suggested `guilds:<tenant>`) owns, per customer guild, the
+//! Built as `SeatObject` (`seats:<tenant>`, `durable_objects/seats/`) over
+//! [`seats::GuildSeats`], the step machine of the steps below.
+//!
+//! One Durable Object per tenant owns, per customer guild, the
 //! seat config (limit, mode), the [`seats::Snapshot`], the [`seats::NoticeState`] and an audit
 //! in progress ([`seats::SeatAudit`], stored as JSON between alarms). Its alarm is the minimum
 //! of [`seats::next_audit`] over its guilds (`None` for `off` or removed guilds: they never

@@ -19,6 +19,7 @@ mod mappings;
 mod media;
 mod payments;
 mod rejections;
+mod seats;
 mod signals;
 mod sources;
 mod tenants;
@@ -83,5 +84,7 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult 
             payments::handle(req, cx, &db, &tenant, route).await
         }
         AdminRoute::Media { tenant, route } => media::handle(req, cx, &db, &tenant, route).await,
+        AdminRoute::Seats { tenant, route } => seats::handle(req, cx, &db, &tenant, route).await,
+        AdminRoute::SeatSwitch(route) => seats::handle_switch(req, cx, &db, route).await,
     }
 }

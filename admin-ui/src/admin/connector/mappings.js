@@ -5,7 +5,7 @@
 import { seg, showError } from '../../shared/api.js';
 import { busy, field, h, option, replace } from '../../shared/dom.js';
 import { compareSnowflakes } from '../../shared/format.js';
-import { dataTable, emptyRow, errorSlot, panel } from '../../shared/widgets/index.js';
+import { dataTable, emptyRow, errorSlot, panel, seatBadge } from '../../shared/widgets/index.js';
 
 const compactJson = (v) => {
   const s = JSON.stringify(v ?? {});
@@ -79,6 +79,12 @@ export function mappingsPanel({ api, st }) {
     } catch (err) {
       showError(errors, err, { title: 'Could not load the bot\'s channels' });
     }
+    try {
+      const r = await api.get(`/v1/admin/tenants/${seg(st.tenantKey)}/seats`);
+      st.update({ seats: r.seats ?? [] });
+    } catch (err) {
+      showError(errors, err, { title: 'Could not load the seat status' });
+    }
   }
 
   function renderForm() {
@@ -142,6 +148,7 @@ export function mappingsPanel({ api, st }) {
       h('td', { class: 'arrow', attrs: { 'aria-hidden': 'true' } }, '→'),
       h('td', {}, h('span', { class: 'channel-name' }, st.channelLabel(m.target_channel_id)),
         st.catalogChannel(m.target_channel_id) ? h('span', { class: 'sub' }, `bot in ${st.catalogChannel(m.target_channel_id).guild_name}`) : null,
+        seatBadge(st.seatOf(m.target_channel_id)),
         h('span', { class: 'sub' }, m.target_channel_id)),
       h('td', {}, String(m.priority)),
       h('td', { class: 'rules' }, compactJson(m.filters_json) === '—' && compactJson(m.transform_json) === '—'
@@ -156,7 +163,7 @@ export function mappingsPanel({ api, st }) {
   // channels are no longer both enabled, and the button says whether a pair already exists.
   st.subscribe(['sources', 'discovery', 'catalog'], renderForm);
   st.subscribe(['mappings'], syncForm);
-  st.subscribe(['mappings', 'sources', 'discovery', 'catalog'], renderTable);
+  st.subscribe(['mappings', 'sources', 'discovery', 'catalog', 'seats'], renderTable);
   mapTarget.addEventListener('change', showTargetWarnings);
 
   const form = h('form', {

@@ -4,7 +4,8 @@
 //
 // Topics: 'connector' (status, flags, token, discovery request), 'config-version', 'sources',
 // 'mappings', 'discovery' (the guilds and channels the connector reported), 'catalog' (the
-// channels of the bot's guilds assigned to this tenant: mirroring targets).
+// channels of the bot's guilds assigned to this tenant: mirroring targets), 'seats' (the seat
+// status of those guilds).
 import { seg } from '../../shared/api.js';
 
 export function createConnectorState(tenantKey, connectorId) {
@@ -19,6 +20,8 @@ export function createConnectorState(tenantKey, connectorId) {
     guilds: [],
     channels: [],
     catalogChannels: [],
+    /** The tenant's seat status per customer guild (GET .../seats). */
+    seats: [],
 
     /** Calls fn whenever one of `topics` changes (once per change, however many it names). */
     subscribe(topics, fn) {
@@ -52,6 +55,11 @@ export function createConnectorState(tenantKey, connectorId) {
     /** The bot's channel `id` in one of this tenant's guilds, or undefined. */
     catalogChannel(id) {
       return st.catalogChannels.find((c) => c.channel_id === id);
+    },
+    /** The seat status of the guild a target channel is in, or undefined (no seat config). */
+    seatOf(channelId) {
+      const g = st.catalogChannel(channelId)?.guild_id;
+      return g ? st.seats.find((s) => s.guild_id === g) : undefined;
     },
     channelLabel(id) {
       const name = st.channelName(id);

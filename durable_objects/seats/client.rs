@@ -1,0 +1,123 @@
+//! The typed caller of a tenant's seat object (`seats:<tenant>`), from the admin API and —
+//! the one call the mirror dispatcher makes — [`SeatClient::gate_view`].
+//!
+//! # For the mirror dispatcher
+//!
+//! ```ignore
+//! let view = SeatClient::new(&env, tenant)?.gate_view(&guild_id).await?;
+//! let decision = view.decide(now_ms);          // relay_guild::seats::gate() on the view
+//! if decision.audit_now { SeatClient::new(&env, tenant)?.audit_now(&guild_id).await.ok(); }
+//! // decision.deliver → send; false → HeldQueue::offer(.., deliver = false, ..)
+//! // decision.would_hold → record "would hold" (shadow)
+//! ```
+//!
+//! The view carries the configured mode, the kill switch (so `effective_mode()` is enforce →
+//! shadow while it is on), the limit, the snapshot and the windows (freshness, hold age); the
+//! dispatcher may cache it and decide locally. When a guild's snapshot changes — above all
+//! when it comes back under its limit — the seat object tells the dispatcher through
+//! [`super::mirror_link::snapshot_changed`] so held jobs are released without waiting for the
+//! next signal.
+
+use relay_core::ids::GuildId;
+use relay_guild::seats::GateView;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::{Env, Headers, Method, Request, RequestInit, Stub};
+
+use super::api;
+
+/// The Durable Object binding (`wrangler.toml`).
+pub const BINDING: &str = "SEATS";
+
+/// One object per tenant: it owns the seat state of that tenant's customer guilds.
+pub fn object_name(tenant: &str) -> String {
+    format!("seats:{tenant}")
+}
+
+pub struct SeatClient {
+    stub: Stub,
+    tenant: String,
+}
+
+impl SeatClient {
+    pub fn new(env: &Env, tenant: &str) -> worker::Result<Self> {
+        Ok(SeatClient {
+            stub: env
+                .durable_object(BINDING)?
+                .get_by_name(&object_name(tenant))?,
+            tenant: tenant.to_string(),
+        })
+    }
+
+    /// What [`relay_guild::seats::gate()`] needs for `guild`: an unconfigured guild is mode
+    /// `off` (the gate sends). Never waits for an audit.
+    pub async fn gate_view(&self, guild: &GuildId) -> worker::Result<GateView> {
+        let path = format!("{}?guild_id={}", api::GATE_VIEW, guild.as_str());
+        self.call::<(), _>(Method::Get, &path, None).await
+    }
+
+    /// The gate's "audit now" (fire and forget for the dispatcher; the object dedupes).
+    #[allow(dead_code)] // Called by the mirror dispatcher (issue 11's branch) once merged.
+    pub async fn audit_now(&self, guild: &GuildId) -> worker::Result<api::RefreshAnswer> {
+        self.refresh(guild, "gate").await
+    }
+
+    /// An operator's "refresh now".
+    pub async fn refresh(
+        &self,
+        guild: &GuildId,
+        reason: &str,
+    ) -> worker::Result<api::RefreshAnswer> {
+        let body = api::RefreshBody {
+            guild_id: guild.as_str().to_string(),
+            reason: reason.to_string(),
+        };
+        self.call(Method::Post, api::REFRESH, Some(&body)).await
+    }
+
+    pub async fn configure(
+        &self,
+        body: &api::ConfigureBody,
+    ) -> worker::Result<Option<api::GuildStatus>> {
+        self.call(Method::Post, api::CONFIGURE, Some(body)).await
+    }
+
+    pub async fn kill_switch(&self, engaged: bool) -> worker::Result<api::TenantStatus> {
+        self.call(
+            Method::Post,
+            api::KILL_SWITCH,
+            Some(&api::KillSwitchBody { engaged }),
+        )
+        .await
+    }
+
+    pub async fn status(&self) -> worker::Result<api::TenantStatus> {
+        self.call::<(), _>(Method::Get, api::STATUS, None).await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> worker::Result<T> {
+        let headers = Headers::new();
+        headers.set("content-type", "application/json")?;
+        headers.set(api::TENANT_HEADER, &self.tenant)?;
+        let mut init = RequestInit::new();
+        init.with_method(method).with_headers(headers);
+        if let Some(body) = body {
+            init.with_body(Some(serde_json::to_string(body)?.into()));
+        }
+        let req = Request::new_with_init(&format!("https://seats.internal{path}"), &init)?;
+        let mut resp = self.stub.fetch_with_request(req).await?;
+        let status = resp.status_code();
+        let text = resp.text().await?;
+        if !(200..300).contains(&status) {
+            return Err(worker::Error::RustError(format!(
+                "seat object answered {status}: {text}"
+            )));
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+}
