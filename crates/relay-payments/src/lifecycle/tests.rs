@@ -125,6 +125,8 @@ impl World {
                         minor: *total,
                         currency: "USD".into(),
                     }),
+                    store_id: None,
+                    created_at: None,
                 };
                 vec![self.deliver(trigger, &inv.id.clone(), Some(inv), email, day * D)]
             }
@@ -512,6 +514,8 @@ fn manual_grants_are_extended_but_never_revoked_or_moved() {
         variant_id: VariantId::new("201"),
         multiple_lines: false,
         total: None,
+        store_id: None,
+        created_at: None,
     };
     let d = decide(
         &Trigger::Webhook(EventName::OrderCompleted),
