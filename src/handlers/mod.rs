@@ -20,6 +20,7 @@ mod context;
 mod feed;
 mod health;
 mod pages;
+mod shop;
 mod webhooks;
 
 pub use context::Cx;
@@ -101,5 +102,7 @@ async fn handle(req: &mut Request, cx: &Cx, route: Route) -> http::ApiResult {
         Route::Page { tenant, path } => pages::serve(req, cx, &tenant, &path).await,
         // Authenticated by each provider's signature, inside the handler.
         Route::Webhook(route) => webhooks::handle(req, cx, route).await,
+        // Public; personalised by the session cookie when there is one (checked inside).
+        Route::Shop { tenant, route } => shop::handle(req, cx, &tenant, route).await,
     }
 }

@@ -28,6 +28,8 @@ pub enum Route {
     Page { tenant: String, path: String },
     /// Deliveries from payment providers: `/webhooks/...` (authenticated by signature).
     Webhook(WebhookRoute),
+    /// `/v1/shop/{tenant}[/...]`: the public shop's data and the checkout-return state.
+    Shop { tenant: String, route: ShopRoute },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +87,12 @@ pub fn match_route(method: &str, path: &str) -> Matched<Route> {
         // Before the feed area, which takes the rest of `/v1`.
         ["v1", "account", t, rest @ ..] => {
             AccountRoute::matching(method, rest).map(|route| Route::Account {
+                tenant: s(t),
+                route,
+            })
+        }
+        ["v1", "shop", t, rest @ ..] if !t.is_empty() => {
+            ShopRoute::matching(method, rest).map(|route| Route::Shop {
                 tenant: s(t),
                 route,
             })
@@ -828,6 +836,20 @@ pub enum PaymentsRoute {
     Replay { event: String },
     /// `POST .../payments/events/replay` (every failed or unmatched one)
     ReplayAll,
+    /// `GET .../payments/store`: the tenant's Sell.app store id
+    Store,
+    /// `PUT .../payments/store`
+    SetStore,
+    /// `GET .../payments/reconciliation`: on/off and the last run
+    Reconciliation,
+    /// `GET .../payments/flags`: customers flagged for the operator
+    Flags,
+    /// `GET .../payments/catalog`: the shop's tier cards and purchase options
+    Catalog,
+    /// `PUT .../payments/catalog` (the whole catalog, validated as one)
+    PutCatalog,
+    /// `GET .../payments/sales`: figures for 7/30/90 days
+    Sales,
 }
 
 impl PaymentsRoute {
@@ -853,6 +875,38 @@ impl PaymentsRoute {
             // Before `events/{e}/replay`: `replay` is not an event id.
             ["events", "replay"] => post(Self::ReplayAll),
             ["events", e, "replay"] => post(Self::Replay { event: s(e) }),
+            ["store"] => pick(
+                method,
+                "GET, PUT",
+                [("GET", Self::Store), ("PUT", Self::SetStore)],
+            ),
+            ["reconciliation"] => pick(method, "GET", [("GET", Self::Reconciliation)]),
+            ["flags"] => pick(method, "GET", [("GET", Self::Flags)]),
+            ["catalog"] => pick(
+                method,
+                "GET, PUT",
+                [("GET", Self::Catalog), ("PUT", Self::PutCatalog)],
+            ),
+            ["sales"] => pick(method, "GET", [("GET", Self::Sales)]),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShopRoute {
+    /// `GET /v1/shop/{tenant}`: the storefront (public; personalised when signed in)
+    Storefront,
+    /// `GET /v1/shop/{tenant}/orders/{order}`: a signed-in customer's order state
+    Order { order: String },
+}
+
+impl ShopRoute {
+    /// `segs` follow `/v1/shop/{tenant}`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::Storefront)]),
+            ["orders", o] => pick(method, "GET", [("GET", Self::Order { order: s(o) })]),
             _ => Err(RouteError::NotFound),
         }
     }
@@ -1059,6 +1113,23 @@ mod tests {
                 event: "evt_1".into(),
             }),
             payments(PaymentsRoute::ReplayAll),
+            payments(PaymentsRoute::Store),
+            payments(PaymentsRoute::SetStore),
+            payments(PaymentsRoute::Reconciliation),
+            payments(PaymentsRoute::Flags),
+            payments(PaymentsRoute::Catalog),
+            payments(PaymentsRoute::PutCatalog),
+            payments(PaymentsRoute::Sales),
+            Route::Shop {
+                tenant: T.into(),
+                route: ShopRoute::Storefront,
+            },
+            Route::Shop {
+                tenant: T.into(),
+                route: ShopRoute::Order {
+                    order: "50001".into(),
+                },
+            },
         ]
     }
 
@@ -1103,6 +1174,10 @@ mod tests {
             Route::Webhook(WebhookRoute::Sellapp { tenant }) => {
                 ("POST", format!("/webhooks/sellapp/{tenant}"))
             }
+            Route::Shop { tenant, route } => match route {
+                ShopRoute::Storefront => ("GET", format!("/v1/shop/{tenant}")),
+                ShopRoute::Order { order } => ("GET", format!("/v1/shop/{tenant}/orders/{order}")),
+            },
         }
     }
 
@@ -1225,6 +1300,13 @@ mod tests {
                         ("POST", format!("{base}/events/{event}/replay"))
                     }
                     PaymentsRoute::ReplayAll => ("POST", format!("{base}/events/replay")),
+                    PaymentsRoute::Store => ("GET", format!("{base}/store")),
+                    PaymentsRoute::SetStore => ("PUT", format!("{base}/store")),
+                    PaymentsRoute::Reconciliation => ("GET", format!("{base}/reconciliation")),
+                    PaymentsRoute::Flags => ("GET", format!("{base}/flags")),
+                    PaymentsRoute::Catalog => ("GET", format!("{base}/catalog")),
+                    PaymentsRoute::PutCatalog => ("PUT", format!("{base}/catalog")),
+                    PaymentsRoute::Sales => ("GET", format!("{base}/sales")),
                 }
             }
             AdminRoute::Customers { tenant, route } => {
@@ -1311,8 +1393,8 @@ mod tests {
         assert_eq!(requests.len(), all.len(), "two routes share a request");
         // One per leaf variant: an entry dropped from the list fails here.
         // 30 connector/feed/admin, 11 account, 6 tiers and visibility, 9 customers, 3 Discord
-        // client, 9 catalog, 1 Sell.app webhook, 8 payments.
-        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9 + 1 + 8);
+        // client, 9 catalog, 1 Sell.app webhook, 8 + 7 payments, 2 shop.
+        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9 + 1 + 8 + 7 + 2);
     }
 
     /// Every other method on a route's path is refused with the path's full method list, and

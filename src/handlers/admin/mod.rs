@@ -18,6 +18,7 @@ mod lookup;
 mod mappings;
 mod payments;
 mod rejections;
+mod shop_admin;
 mod signals;
 mod sources;
 mod tenants;
