@@ -61,16 +61,17 @@ pub struct EntitlementChange {
     pub kind: Kind,
 }
 
-/// Called once per customer after a batch of their entitlement changes was committed.
+/// Called once per customer after a batch of their entitlement changes was committed. Returns
+/// how many of their live sockets were closed (for the operator's answer).
 pub async fn entitlement_changed(
     ctx: &Ctx<'_>,
     db: &Db,
     tenant: &str,
     customer: &str,
     changes: &[EntitlementChange],
-) {
+) -> usize {
     if changes.is_empty() {
-        return;
+        return 0;
     }
     log(
         "info",
@@ -82,7 +83,7 @@ pub async fn entitlement_changed(
     );
     // Live sockets narrow or widen at once; a failure is logged by `enforce_at`, and the ticket
     // scope still bounds the socket.
-    let _ = accounts::enforce_at(
+    let closed = accounts::enforce_at(
         ctx.env,
         ctx.cid,
         ctx.now,
@@ -91,6 +92,8 @@ pub async fn entitlement_changed(
         customer,
         Cause::Access,
     )
-    .await;
+    .await
+    .unwrap_or(0);
     // Role sync (issue 14) follows here.
+    closed
 }

@@ -416,7 +416,7 @@ async fn decide_and_write(
             .map_err(|err| format!("write: {err}"))?;
     }
     if let Some(c) = &cid {
-        entitlement_changed(cx, db, tenant, c, &changed).await;
+        let _ = entitlement_changed(cx, db, tenant, c, &changed).await;
     }
     Ok(Settled {
         outcome: decision.outcome,

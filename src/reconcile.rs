@@ -314,7 +314,7 @@ pub async fn sweep(ctx: &Ctx<'_>, db: &Db, tenant: &str) -> usize {
     let mut closed = 0;
     for (customer, changes) in &by_customer {
         closed += changes.len();
-        entitlement_changed(ctx, db, tenant, customer, changes).await;
+        let _ = entitlement_changed(ctx, db, tenant, customer, changes).await;
     }
     closed
 }

@@ -147,7 +147,9 @@ impl Entitlements<'_> {
         now: i64,
     ) -> Result<D1PreparedStatement> {
         self.db.stmt(
-            "UPDATE entitlements SET ends_at = ?3, updated_at = ?4 WHERE tenant_key = ?1 AND entitlement_id = ?2 AND status = 'active'",
+            // A window extended past now is open again (the sweep may have closed it).
+            "UPDATE entitlements SET ends_at = ?3, updated_at = ?4, closed_at = CASE WHEN ?3 > ?4 THEN NULL ELSE closed_at END \
+             WHERE tenant_key = ?1 AND entitlement_id = ?2 AND status = 'active'",
             &[s(tenant), s(id), n(ends_at), n(now)],
         )
     }
