@@ -4,7 +4,7 @@
 // trial options disappear once they used their trial. The return page follows the order from
 // pending to active as the webhook lands, then takes the customer to their dashboard.
 import { createApi, seg } from '../shared/api.js';
-import { h, link, safeUrl } from '../shared/dom.js';
+import { h, link, safeLink, safeUrl } from '../shared/dom.js';
 import { pagePath } from './client.js';
 
 const api = createApi({ credentials: 'same-origin' });
@@ -45,9 +45,16 @@ export async function renderShop({ tenant, main }) {
   const cards = shop.cards.map((c) => {
     const choices = h('div', { class: 'shop-options', attrs: { role: 'list' } }, c.options.map((o) => {
       const href = o.checkout_url && safeUrl(o.checkout_url);
-      const buy = href
-        ? h('a', { class: `btn ${o.featured ? 'primary' : ''} buy`, href, dataset: { option: o.id } }, o.trial ? 'Start the trial' : 'Buy')
-        : link(pagePath(tenant, 'login'), 'Log in to buy', { class: 'btn buy', dataset: { option: o.id } });
+      let buy;
+      if (href) {
+        buy = safeLink(href, o.trial ? 'Start the trial' : 'Buy', { class: `btn ${o.featured ? 'primary' : ''} buy`, dataset: { option: o.id } });
+        // Checkout is the next step of this journey (it comes back to the return page), not a
+        // side trip in another tab; the referrer stays withheld.
+        buy.removeAttribute('target');
+        buy.rel = 'noreferrer';
+      } else {
+        buy = link(pagePath(tenant, 'login'), 'Log in to buy', { class: 'btn buy', dataset: { option: o.id } });
+      }
       return h('div', { class: `shop-option${o.featured ? ' featured' : ''}`, attrs: { role: 'listitem' }, dataset: { option: o.id, trial: String(o.trial) } },
         h('p', { class: 'shop-duration' }, durationLabel(o.duration_days), o.trial ? h('span', { class: 'badge ok trial-label' }, 'Free trial') : null,
           o.featured ? h('span', { class: 'badge accent' }, 'Best value') : null),
@@ -109,7 +116,7 @@ export async function renderReturn({ tenant, main, navigate }) {
       const s = order.checkout.state;
       if (s === 'active') {
         show('active', order.tier ? `(${order.tier})` : '');
-        timer = setTimeout(() => navigate('', { text: 'Your plan is active. Enjoy the signals!', kind: 'ok' }), 1500);
+        timer = setTimeout(() => navigate('', { text: 'Your plan is active. Enjoy the signals!', kind: 'ok' }), 2500);
         return;
       }
       if (s === 'failed') {
