@@ -50,14 +50,15 @@ export async function renderPayments(root, { api, setCrumbs }, tenantKey) {
       storeInput.value = store.store_id ?? '';
       const last = r.last_run;
       recBox.dataset.state = r.state;
-      recBox.replaceChildren(
+      recBox.replaceChildren(...[
         h('p', {}, h('span', { class: `badge rec-${r.state}` }, r.enabled ? 'Reconciliation on' : 'Reconciliation off'), ' ', h('span', { class: 'muted' }, r.message)),
         r.enabled ? h('p', { class: 'muted' }, `Reads ${r.api_base}, invoices of the last ${r.horizon_days} days, at every scheduled run.`) : null,
         last
           ? h('p', { class: 'last-run' }, `Last run ${relativeTime(last.finished_at)}: ${last.invoices_seen} invoices of this tenant, ${last.decided} decided, ${last.revoked} revoked`,
             last.error ? h('span', { class: 'error-inline' }, ` — error: ${last.error}`) : '.')
           : h('p', { class: 'muted last-run' }, r.enabled ? 'No run yet.' : ''),
-        store.configured ? null : h('p', { class: 'warn-inline' }, 'No Sell.app store set: webhooks of any store signed with this secret are accepted.'));
+        store.configured ? null : h('p', { class: 'warn-inline' }, 'No Sell.app store set: webhooks of any store signed with this secret are accepted.'),
+      ].filter(Boolean));
     } catch (err) { showError(recErrors, err, { title: 'Reconciliation status unavailable' }); }
   }
 
