@@ -128,9 +128,8 @@ pub fn validate_catalog_with(
                 true,
             );
         }
-        if !is_https_url(&o.checkout_url)
-            && !(rules.allow_loopback_http && is_loopback_http_url(&o.checkout_url))
-        {
+        let loopback = rules.allow_loopback_http && is_loopback_http_url(&o.checkout_url);
+        if !(is_https_url(&o.checkout_url) || loopback) {
             p.push(at("checkout_url"), "must be an https:// URL with a host");
         }
         if !o.active {
