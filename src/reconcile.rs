@@ -153,33 +153,20 @@ async fn reconcile_tenant(
     };
     let page: Vec<Invoice> = invoices.iter().map(|(i, _)| i.clone()).collect();
     row.invoices_seen = page.iter().filter(|i| scope.owns(i)).count() as i64;
-    // Keys already decided: one query per candidate status would do too, but the page is
-    // small and the lookups are indexed; a key recorded meanwhile is caught by the insert.
-    let mut seen = BTreeSet::new();
-    for (inv, _) in invoices {
-        if let Some(status) = inv.status.as_ref() {
-            let store = inv
-                .store_id
-                .clone()
-                .or_else(|| scope.store.clone())
-                .or_else(|| StoreId::new("unknown"));
-            if let Some(store) = store {
-                let key =
-                    relay_payments::envelope::EventKey::reconciliation(&store, &inv.id, status);
-                match db.webhook_events().has_key(tenant, key.as_str()).await {
-                    Ok(true) => {
-                        seen.insert(key.as_str().to_string());
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        row.error = Some(format!("event lookup: {e}"));
-                        row.finished_at = crate::runtime::now_ms();
-                        return row;
-                    }
-                }
-            }
+    // Every reconciliation key recorded since the horizon, in one query (an event is recorded
+    // after its invoice was created); a key recorded meanwhile is caught by the insert below.
+    let seen: BTreeSet<String> = match db
+        .webhook_events()
+        .reconcile_keys_since(tenant, since)
+        .await
+    {
+        Ok(keys) => keys.into_iter().collect(),
+        Err(e) => {
+            row.error = Some(format!("event lookup: {e}"));
+            row.finished_at = crate::runtime::now_ms();
+            return row;
         }
-    }
+    };
     let raw_of: BTreeMap<&str, &Value> = invoices.iter().map(|(i, v)| (i.id.as_str(), v)).collect();
     for cand in diff(&page, &scope, |k| seen.contains(k.as_str())) {
         let Some(inv) = page.iter().find(|i| i.id == cand.order) else {

@@ -216,16 +216,22 @@ impl WebhookEvents<'_> {
         Ok(rows.into_iter().map(|o| o.order_id).collect())
     }
 
-    /// `true` when the key is already recorded.
-    pub async fn has_key(&self, tenant: &str, key: &str) -> Result<bool> {
-        let row: Option<Value> = self
+    /// The reconciliation keys (`reconcile:…`) recorded since `since`.
+    pub async fn reconcile_keys_since(&self, tenant: &str, since: i64) -> Result<Vec<String>> {
+        #[derive(Deserialize)]
+        struct K {
+            event_key: String,
+        }
+        let rows: Vec<K> = self
             .db
             .stmt(
-                "SELECT 1 AS one FROM webhook_events WHERE tenant_key = ?1 AND event_key = ?2",
-                &[s(tenant), s(key)],
+                "SELECT event_key FROM webhook_events WHERE tenant_key = ?1 AND event_key LIKE 'reconcile:%' \
+                 AND received_at >= ?2",
+                &[s(tenant), n(since)],
             )?
-            .first(None)
-            .await?;
-        Ok(row.is_some())
+            .all()
+            .await?
+            .results()?;
+        Ok(rows.into_iter().map(|k| k.event_key).collect())
     }
 }
