@@ -23,7 +23,7 @@ const watch = process.argv.includes('--watch');
 
 const apps = ['admin', 'dashboard', 'landing', 'account'];
 // Each app's pages (all copies of its index.html; the app routes by path).
-const ACCOUNT_PAGES = ['', 'login/', 'signup/', 'forgot/', 'reset/', 'logout/'];
+const ACCOUNT_PAGES = ['', 'login/', 'signup/', 'forgot/', 'reset/', 'logout/', 'shop/', 'shop/return/'];
 const PAGES = {
   landing: ['index.html'],
   admin: ['admin/index.html'],

@@ -213,5 +213,6 @@ defineService('fake-sellapp', processService({
     };
     return { url: seed.base_url, seed, control };
   },
-  vars: ({ seed }) => ({ SELLAPP_API_BASE: seed.api_base, SELLAPP_API_TOKEN: seed.api_token }),
+  // The fake's checkout pages are http on 127.0.0.1: the shop catalog accepts them only here.
+  vars: ({ seed }) => ({ SELLAPP_API_BASE: seed.api_base, SELLAPP_API_TOKEN: seed.api_token, SHOP_ALLOW_LOOPBACK_CHECKOUT: 'true' }),
 }));

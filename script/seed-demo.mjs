@@ -249,6 +249,25 @@ async function sellappDemo() {
     const r = await call('PUT', `${base}/policies/${id}`, { product_id, variant_id, tier, duration_days, trial, reason: 'demo seed' });
     if (r.status !== 200 && r.status !== 201) note(`could not save the demo policy ${id}: ${describe(r)}`);
   }
+  const store = await call('PUT', `${base}/store`, { store_id: process.env.FAKE_SELLAPP_STORE_ID ?? '4242', reason: 'demo seed: the fake Sell.app store' });
+  if (store.status !== 200) note(`could not set the demo store id: ${describe(store)}`);
+  // The demo shop: one card per tier, its options linked to the policies above, checkout on the
+  // fake Sell.app (http on loopback: the worker runs with SHOP_ALLOW_LOOPBACK_CHECKOUT).
+  const co = (variant) => `${process.env.FAKE_SELLAPP_URL}/checkout/${variant}`;
+  const shop = await call('PUT', `${base}/catalog`, {
+    cards: [
+      { tier: 'basic', title: 'Basic', subtitle: 'Every crypto call, live', badge: 'Most popular', description: 'Entries, stops and targets from the desk as they are posted.', order: 1, active: true },
+      { tier: 'pro', title: 'Pro', subtitle: 'Basic plus the scalps', description: 'Short-term setups and the desk’s private notes.', order: 2, active: true },
+    ],
+    options: [
+      { id: 'basic-trial', tier: 'basic', policy_id: 'trial-3', duration_days: 3, display_price: 'Free', highlights: ['Try every basic channel'], checkout_url: co(2004), active: true },
+      { id: 'basic-30', tier: 'basic', policy_id: 'basic-30', duration_days: 30, display_price: '$29', highlights: ['All basic channels'], checkout_url: co(2001), active: true },
+      { id: 'basic-90', tier: 'basic', policy_id: 'basic-90', duration_days: 90, display_price: '$79', highlights: ['All basic channels', 'Save 10%'], featured: true, checkout_url: co(2002), active: true },
+      { id: 'pro-30', tier: 'pro', policy_id: 'pro-30', duration_days: 30, display_price: '$99', highlights: ['Everything in Basic', 'The scalps channel'], checkout_url: co(2003), active: true },
+    ],
+    reason: 'demo seed: the demo shop',
+  });
+  if (shop.status !== 200) note(`could not publish the demo shop: ${describe(shop)}`);
 }
 
 function sellappUsage(email) {
@@ -262,6 +281,8 @@ ${baseUrl}/webhooks/sellapp/${TENANT}; variants: 2001 Basic 30 days, 2002 Basic 
   curl -s ${fake}/_control/purchase -H 'content-type: application/json' \\
     -d '{"email":"${email}","variant_id":2003}'
 
+  or buy in the demo shop: ${baseUrl}/t/${TENANT}/shop/ (signed in as ${email}; checkout opens
+  the fake Sell.app with the email filled in and comes back to the checkout-return page)
   or open ${fake}/checkout/2003?email=${encodeURIComponent(email)}
   Webhook outcomes: curl -s -H 'authorization: Bearer ${adminToken}' ${baseUrl}/v1/admin/tenants/${TENANT}/payments/events
 `;
@@ -281,6 +302,8 @@ Signal Relay is running.
   Health         ${baseUrl}/health
   Admin UI       ${baseUrl}/admin/
   Dashboard      ${baseUrl}/dashboard/
+  Shop           ${baseUrl}/t/${TENANT}/shop/
+  Payments       ${baseUrl}/admin/#/t/${TENANT}/payments
   Customer page  ${baseUrl}/t/${TENANT}/   (sign in as ${credentials.customer_email ?? '—'} / ${credentials.customer_password ?? 'see the reset link above'})${process.env.MAIL_SINK_URL ? `\n  Mail sink      ${process.env.MAIL_SINK_URL}/   (what the email API was asked to send)` : ''}
   Credentials    ${CREDENTIALS}
 ${JSON.stringify(credentials, null, 2).replace(/^/gm, '    ')}

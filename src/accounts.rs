@@ -126,7 +126,20 @@ pub async fn enforce(
     customer: &str,
     cause: Cause,
 ) -> ApiResult<usize> {
-    let a = access(db, tenant, customer, cx.now).await?;
+    enforce_at(&cx.env, &cx.cid, cx.now, db, tenant, customer, cause).await
+}
+
+/// [`enforce`] without a request (the scheduled handler has no `Cx`).
+pub async fn enforce_at(
+    env: &worker::Env,
+    cid: &str,
+    now: i64,
+    db: &Db,
+    tenant: &str,
+    customer: &str,
+    cause: Cause,
+) -> ApiResult<usize> {
+    let a = access(db, tenant, customer, now).await?;
     let channels = if cause != Cause::Disabled && !a.channels.is_empty() {
         Some(a.channels.clone())
     } else {
@@ -138,7 +151,7 @@ pub async fn enforce(
         until: a.next_change,
         sessions_revoked: cause == Cause::Sessions,
     };
-    match TenantClient::new(&cx.env, tenant, &cx.cid)?
+    match TenantClient::new(env, tenant, cid)?
         .enforce_access(&body)
         .await
     {

@@ -12,12 +12,14 @@ mod auth;
 mod config;
 mod db;
 pub mod discord;
+mod entitlement_changes;
 mod handlers;
 mod http;
 mod mail;
 mod maintenance;
 pub mod media;
 mod payments;
+mod reconcile;
 mod runtime;
 
 #[path = "../durable_objects/mod.rs"]

@@ -1,5 +1,6 @@
-//! Scheduled maintenance: retention for every tenant's object and for the D1 projection, and
-//! the hourly start of the bot's catalog refresh (which runs in its own object, from alarms).
+//! Scheduled maintenance: retention for every tenant's object and for the D1 projection, the
+//! hourly start of the bot's catalog refresh (which runs in its own object, from alarms), and
+//! the payments jobs (expiry sweep, Sell.app reconciliation: `crate::reconcile`).
 
 use serde_json::json;
 use worker::Env;
@@ -76,6 +77,18 @@ pub async fn run(env: &Env, cron: &str) {
         }
     }
     let media_retried = crate::media::sweep(env).await;
+    // Payments: the expiry sweep and, with a Sell.app token, reconciliation.
+    let keys: Vec<String> = tenants.iter().map(|t| t.tenant_key.clone()).collect();
+    crate::reconcile::run(
+        &crate::entitlement_changes::Ctx {
+            env,
+            now: started,
+            cid: &cid,
+        },
+        &db,
+        &keys,
+    )
+    .await;
     let cutoff = relay_core::time::days_before(started, cfg.retention_days);
     let projected = db.signals().purge_before(cutoff).await;
     let media_purged = crate::media::purge_before(env, cutoff).await;

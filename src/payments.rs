@@ -10,15 +10,16 @@ use relay_payments::lifecycle::{decide, Change, Customer, Trigger};
 use relay_payments::outcome::Outcome;
 use relay_payments::policy::PolicySet;
 use serde_json::{json, Value};
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::accounts::{self, new_id, Cause};
+use crate::accounts::new_id;
 use crate::config::secret;
 use crate::db::audit::Entry;
 use crate::db::entitlements::NewEntitlement;
+use crate::db::sales::NewSale;
 use crate::db::webhook_events::Decided;
 use crate::db::Db;
-use crate::handlers::Cx;
+use crate::entitlement_changes::{entitlement_changed, Ctx, EntitlementChange, Kind};
 
 /// The invoice as we know it: parsed, and the raw `data` a held order keeps for later.
 pub struct Known {
@@ -26,31 +27,47 @@ pub struct Known {
     pub raw: Value,
 }
 
-/// `GET {SELLAPP_API_BASE}/invoices/{id}` when a token is configured. `Ok(None)`: no token
-/// (use the webhook's copy). `Err`: our transient fault (the delivery fails and is retried).
-async fn reread(cx: &Cx, order: &OrderId) -> Result<Option<Known>, String> {
-    let Some(token) = secret(&cx.env, "SELLAPP_API_TOKEN").filter(|t| !t.trim().is_empty()) else {
-        return Ok(None);
-    };
-    let base = secret(&cx.env, "SELLAPP_API_BASE")
+/// Sell.app's API as configured: `SELLAPP_API_TOKEN` (a secret) and `SELLAPP_API_BASE`.
+/// `None`: no token, so no re-reads and no reconciliation ("reconciliation off").
+pub struct ApiConfig {
+    pub base: String,
+    token: String,
+}
+
+pub fn api_config(env: &Env) -> Option<ApiConfig> {
+    let token = secret(env, "SELLAPP_API_TOKEN").filter(|t| !t.trim().is_empty())?;
+    let base = secret(env, "SELLAPP_API_BASE")
+        .filter(|b| !b.trim().is_empty())
         .unwrap_or_else(|| relay_payments::api::DEFAULT_API_BASE.to_string());
+    Some(ApiConfig { base, token })
+}
+
+/// One authenticated GET of Sell.app's API; `Err` is our transient fault (or theirs).
+pub async fn api_get(api: &ApiConfig, url: &str) -> Result<Vec<u8>, String> {
     let headers = Headers::new();
-    let _ = headers.set("authorization", &bearer(&token));
+    let _ = headers.set("authorization", &bearer(&api.token));
     let _ = headers.set("accept", "application/json");
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
-    let req = Request::new_with_init(&invoice_url(&base, order), &init)
-        .map_err(|e| format!("invoice re-read: {e}"))?;
+    let req = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
     let mut resp = Fetch::Request(req)
         .send()
         .await
-        .map_err(|e| format!("invoice re-read: {e}"))?;
+        .map_err(|e| e.to_string())?;
     let status = resp.status_code();
     if status != 200 {
-        return Err(format!("invoice re-read: Sell.app answered {status}"));
+        return Err(format!("Sell.app answered {status}"));
     }
-    let body = resp
-        .bytes()
+    resp.bytes().await.map_err(|e| e.to_string())
+}
+
+/// `GET {SELLAPP_API_BASE}/invoices/{id}` when a token is configured. `Ok(None)`: no token
+/// (use the webhook's copy). `Err`: our transient fault (the delivery fails and is retried).
+async fn reread(ctx: &Ctx<'_>, order: &OrderId) -> Result<Option<Known>, String> {
+    let Some(api) = api_config(ctx.env) else {
+        return Ok(None);
+    };
+    let body = api_get(&api, &invoice_url(&api.base, order))
         .await
         .map_err(|e| format!("invoice re-read: {e}"))?;
     let v: Value =
@@ -64,6 +81,16 @@ async fn reread(cx: &Cx, order: &OrderId) -> Result<Option<Known>, String> {
 /// What deciding one order did.
 pub struct Settled {
     pub outcome: Outcome,
+    /// Entitlements it revoked (reconciliation counts them for the console).
+    pub revoked: usize,
+}
+
+/// The invoice a decision starts from.
+pub enum Given {
+    /// What the webhook (or the held order) carried: re-read from the API when a token is set.
+    Carried(Option<Known>),
+    /// Just read from the API (reconciliation): no second read.
+    Fresh(Known),
 }
 
 /// The event row an outcome is recorded on (none for an order decided at signup).
@@ -79,28 +106,34 @@ fn failed(error: String) -> Outcome {
 /// and every change with the outcome in one batch; then the tenant object is told, as the
 /// operator's grant does. `Err` never: a fault of ours is the `failed` outcome (recorded on
 /// the event when the write itself still works).
+///
+/// Takes a [`Ctx`], not a request: the webhook, a replay, signup and the scheduled
+/// reconciliation all decide through here.
 pub async fn settle(
-    cx: &Cx,
+    ctx: &Ctx<'_>,
     db: &Db,
     tenant: &str,
     trigger: &Trigger,
     order: &OrderId,
-    given: Option<Known>,
+    given: Given,
     event: Option<EventRef<'_>>,
 ) -> Settled {
-    let fresh = match reread(cx, order).await {
-        Ok(Some(k)) => Some(k),
-        Ok(None) => given,
-        Err(e) => return record_failure(cx, db, tenant, event, e).await,
+    let fresh = match given {
+        Given::Fresh(k) => Some(k),
+        Given::Carried(carried) => match reread(ctx, order).await {
+            Ok(Some(k)) => Some(k),
+            Ok(None) => carried,
+            Err(e) => return record_failure(ctx, db, tenant, event, e).await,
+        },
     };
-    match decide_and_write(cx, db, tenant, trigger, order, fresh, &event).await {
+    match decide_and_write(ctx, db, tenant, trigger, order, fresh, &event).await {
         Ok(s) => s,
-        Err(e) => record_failure(cx, db, tenant, event, e).await,
+        Err(e) => record_failure(ctx, db, tenant, event, e).await,
     }
 }
 
 async fn record_failure(
-    cx: &Cx,
+    cx: &Ctx<'_>,
     db: &Db,
     tenant: &str,
     event: Option<EventRef<'_>>,
@@ -127,11 +160,14 @@ async fn record_failure(
         "payment event failed",
         json!({"tenant_key": tenant, "error": error, "correlation_id": cx.cid}),
     );
-    Settled { outcome }
+    Settled {
+        outcome,
+        revoked: 0,
+    }
 }
 
 async fn decide_and_write(
-    cx: &Cx,
+    cx: &Ctx<'_>,
     db: &Db,
     tenant: &str,
     trigger: &Trigger,
@@ -209,7 +245,13 @@ async fn decide_and_write(
     );
     let cid = account_row.as_ref().map(|c| c.customer_id.clone());
     let mut stmts = Vec::new();
-    let mut access_changed = false;
+    let mut changed: Vec<EntitlementChange> = Vec::new();
+    let tier_of = |id: &str| {
+        ents.iter()
+            .find(|e| e.id == id)
+            .map(|e| e.tier.as_str().to_string())
+            .unwrap_or_default()
+    };
     let w =
         |r: worker::Result<worker::D1PreparedStatement>| r.map_err(|err| format!("write: {err}"));
     for change in &decision.changes {
@@ -243,7 +285,37 @@ async fn decide_and_write(
                            "starts_at_ms": window.starts_at, "ends_at_ms": window.ends_at}),
                     cx.now,
                 )))?);
-                access_changed = true;
+                if let Some(inv) = known.as_ref().map(|k| &k.invoice) {
+                    let option_key = inv
+                        .variant_id
+                        .as_ref()
+                        .map(|v| v.as_str().to_string())
+                        .or_else(|| inv.product_id.as_ref().map(|p| p.as_str().to_string()))
+                        .unwrap_or_default();
+                    let (total, currency) = inv
+                        .total
+                        .as_ref()
+                        .map(|m| (m.minor, m.currency.as_str()))
+                        .unwrap_or((0, "USD"));
+                    stmts.push(w(db.sales().record(&NewSale {
+                        tenant_key: tenant,
+                        order_id: order_id.as_str(),
+                        customer_id: c,
+                        email: inv.email.as_ref().map(|e| e.as_str()).unwrap_or(""),
+                        tier_key: tier.as_str(),
+                        policy_id,
+                        option_key: &option_key,
+                        total_minor: total,
+                        currency,
+                        trial: *trial,
+                        now: cx.now,
+                    }))?);
+                }
+                changed.push(EntitlementChange {
+                    entitlement_id: eid,
+                    tier: tier.as_str().to_string(),
+                    kind: Kind::Granted,
+                });
             }
             Change::Reschedule {
                 entitlement_id,
@@ -256,7 +328,11 @@ async fn decide_and_write(
                     window.ends_at,
                     cx.now,
                 ))?);
-                access_changed = true;
+                changed.push(EntitlementChange {
+                    entitlement_id: entitlement_id.clone(),
+                    tier: tier_of(entitlement_id),
+                    kind: Kind::Rescheduled,
+                });
             }
             Change::Revoke {
                 entitlement_id,
@@ -272,7 +348,12 @@ async fn decide_and_write(
                     json!({"entitlement_id": entitlement_id, "order_id": order_id.as_str()}),
                     cx.now,
                 )))?);
-                access_changed = true;
+                stmts.push(w(db.sales().revoke(tenant, order_id.as_str(), cx.now))?);
+                changed.push(EntitlementChange {
+                    entitlement_id: entitlement_id.clone(),
+                    tier: tier_of(entitlement_id),
+                    kind: Kind::Revoked,
+                });
             }
             Change::ClaimTrial(claim) => {
                 stmts.push(w(db.trial_claims().claim(tenant, claim, cx.now))?);
@@ -295,14 +376,11 @@ async fn decide_and_write(
             }
             Change::FlagCustomer { order_id, reason } => {
                 let Some(c) = &cid else { continue };
-                let reason = serde_json::to_value(reason)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_else(|| "dispute".into());
+                let reason = reason.as_str();
                 stmts.push(w(db.flags().raise(
                     tenant,
                     c,
-                    &reason,
+                    reason,
                     order_id.as_str(),
                     cx.now,
                 ))?);
@@ -337,13 +415,12 @@ async fn decide_and_write(
             .await
             .map_err(|err| format!("write: {err}"))?;
     }
-    if let Some(c) = cid.as_ref().filter(|_| access_changed) {
-        // Committed either way; a failed notification is logged by `enforce` and the ticket
-        // scope still bounds the socket.
-        let _ = accounts::enforce(cx, db, tenant, c, Cause::Access).await;
+    if let Some(c) = &cid {
+        let _ = entitlement_changed(cx, db, tenant, c, &changed).await;
     }
     Ok(Settled {
         outcome: decision.outcome,
+        revoked: changed.iter().filter(|c| c.kind == Kind::Revoked).count(),
     })
 }
 
@@ -365,9 +442,37 @@ fn system_entry<'a>(
     }
 }
 
-/// Re-runs a stored event (step 7): its body with the current policies and invoice.
-pub async fn replay(cx: &Cx, db: &Db, tenant: &str, event_id: &str, raw_body: &str) -> Outcome {
+/// The event name reconciliation records its decisions under (`reconcile:refunded`, ...).
+pub const RECONCILE_PREFIX: &str = "reconcile:";
+
+/// Re-runs a stored event (step 7): its body with the current policies and invoice. A
+/// reconciliation row stores the invoice it read, and is decided again as reconciliation.
+pub async fn replay(
+    cx: &Ctx<'_>,
+    db: &Db,
+    tenant: &str,
+    event_id: &str,
+    event_name: Option<&str>,
+    raw_body: &str,
+) -> Outcome {
     let event = EventRef { event_id };
+    if event_name.is_some_and(|n| n.starts_with(RECONCILE_PREFIX)) {
+        let raw: Value = serde_json::from_str(raw_body).unwrap_or(Value::Null);
+        if let Some(invoice) = parse_invoice(&raw) {
+            let order = invoice.id.clone();
+            return settle(
+                cx,
+                db,
+                tenant,
+                &Trigger::Reconciliation,
+                &order,
+                Given::Carried(Some(Known { invoice, raw })),
+                Some(event),
+            )
+            .await
+            .outcome;
+        }
+    }
     match parse_envelope(raw_body.as_bytes()) {
         Ok(env) => {
             let given = env.invoice.clone().map(|invoice| Known {
@@ -383,7 +488,7 @@ pub async fn replay(cx: &Cx, db: &Db, tenant: &str, event_id: &str, raw_body: &s
                 tenant,
                 &Trigger::Webhook(env.event.clone()),
                 &env.subject_id,
-                given,
+                Given::Carried(given),
                 Some(event),
             )
             .await
@@ -412,7 +517,7 @@ pub async fn replay(cx: &Cx, db: &Db, tenant: &str, event_id: &str, raw_body: &s
 
 /// Step 6: the orders held for a new account's email, decided one after the other (each sees
 /// the previous one's writes, so two held trials cannot both apply).
-pub async fn apply_held(cx: &Cx, db: &Db, tenant: &str, email: &str) {
+pub async fn apply_held(cx: &Ctx<'_>, db: &Db, tenant: &str, email: &str) {
     let held = match db.held_orders().for_email(tenant, email).await {
         Ok(h) => h,
         Err(e) => {
@@ -435,7 +540,7 @@ pub async fn apply_held(cx: &Cx, db: &Db, tenant: &str, email: &str) {
             tenant,
             &Trigger::AccountCreated,
             &h.order_id,
-            known,
+            Given::Carried(known),
             None,
         )
         .await;

@@ -13,6 +13,9 @@ use super::handle::Db;
 #[derive(Debug, Clone, Deserialize)]
 pub struct EntitlementRow {
     pub entitlement_id: String,
+    /// Selected by the queries that span customers (the sweep).
+    #[serde(default)]
+    pub customer_id: String,
     pub tier_key: String,
     pub starts_at: i64,
     pub ends_at: i64,
@@ -21,6 +24,9 @@ pub struct EntitlementRow {
     pub status: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Set by the expiry sweep once the window ended (migration 0010).
+    #[serde(default)]
+    pub closed_at: Option<i64>,
     /// Joined from `tiers` by the query (a tier is never deleted while referenced).
     pub rank: i64,
 }
@@ -65,6 +71,8 @@ impl EntitlementRow {
             },
             state: if self.status == "revoked" {
                 EntitlementState::Revoked
+            } else if self.closed_at.is_some() {
+                EntitlementState::Closed
             } else {
                 EntitlementState::Open
             },
@@ -84,6 +92,7 @@ impl EntitlementRow {
             "status": self.domain().state_at(now),
             "created_at_ms": self.created_at,
             "updated_at_ms": self.updated_at,
+            "closed_at_ms": self.closed_at,
         })
     }
 }
@@ -109,7 +118,7 @@ impl Entitlements<'_> {
         self.db
             .stmt(
                 "SELECT e.entitlement_id, e.customer_id, e.tier_key, e.starts_at, e.ends_at, e.source, e.reference, \
-                 e.status, e.created_at, e.updated_at, t.rank AS rank \
+                 e.status, e.created_at, e.updated_at, e.closed_at, t.rank AS rank \
                  FROM entitlements e JOIN tiers t ON t.tenant_key = e.tenant_key AND t.tier_key = e.tier_key \
                  WHERE e.tenant_key = ?1 AND e.customer_id = ?2 ORDER BY e.starts_at DESC, e.entitlement_id",
                 &[s(tenant), s(customer)],
@@ -138,7 +147,9 @@ impl Entitlements<'_> {
         now: i64,
     ) -> Result<D1PreparedStatement> {
         self.db.stmt(
-            "UPDATE entitlements SET ends_at = ?3, updated_at = ?4 WHERE tenant_key = ?1 AND entitlement_id = ?2 AND status = 'active'",
+            // A window extended past now is open again (the sweep may have closed it).
+            "UPDATE entitlements SET ends_at = ?3, updated_at = ?4, closed_at = CASE WHEN ?3 > ?4 THEN NULL ELSE closed_at END \
+             WHERE tenant_key = ?1 AND entitlement_id = ?2 AND status = 'active'",
             &[s(tenant), s(id), n(ends_at), n(now)],
         )
     }
@@ -182,5 +193,36 @@ impl Entitlements<'_> {
             .first(None)
             .await?;
         Ok(row.is_some())
+    }
+
+    /// Active rows whose window ended and that the sweep has not closed yet, oldest end first.
+    pub async fn ended_unclosed(
+        &self,
+        tenant: &str,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<EntitlementRow>> {
+        self
+            .db
+            .stmt(
+                "SELECT e.entitlement_id, e.customer_id, e.tier_key, e.starts_at, e.ends_at, e.source, e.reference, \
+                 e.status, e.created_at, e.updated_at, e.closed_at, t.rank AS rank \
+                 FROM entitlements e JOIN tiers t ON t.tenant_key = e.tenant_key AND t.tier_key = e.tier_key \
+                 WHERE e.tenant_key = ?1 AND e.status = 'active' AND e.closed_at IS NULL AND e.ends_at <= ?2 \
+                 ORDER BY e.ends_at, e.entitlement_id LIMIT ?3",
+                &[s(tenant), n(now), n(limit as i64)],
+            )?
+            .all()
+            .await?
+            .results()
+    }
+
+    /// The sweep's mark; guarded so a window extended meanwhile is not closed.
+    pub fn close(&self, tenant: &str, id: &str, now: i64) -> Result<D1PreparedStatement> {
+        self.db.stmt(
+            "UPDATE entitlements SET closed_at = ?3, updated_at = ?3 \
+             WHERE tenant_key = ?1 AND entitlement_id = ?2 AND status = 'active' AND closed_at IS NULL AND ends_at <= ?3",
+            &[s(tenant), s(id), n(now)],
+        )
     }
 }

@@ -9,6 +9,7 @@ use super::{
     media, policies, resets, seat_snapshots, seats, sellapp_secrets, sessions, signals, sources,
     tenants, throttle, tiers, trial_claims, visibility, webhook_events,
 };
+use super::{payment_settings, reconciliation_runs, sales, shop};
 
 pub struct Db {
     pub(super) d1: D1Database,
@@ -148,5 +149,21 @@ impl Db {
 
     pub fn media(&self) -> media::Media<'_> {
         media::Media { db: self }
+    }
+
+    pub fn payment_settings(&self) -> payment_settings::PaymentSettings<'_> {
+        payment_settings::PaymentSettings { db: self }
+    }
+
+    pub fn shop(&self) -> shop::Shop<'_> {
+        shop::Shop { db: self }
+    }
+
+    pub fn sales(&self) -> sales::Sales<'_> {
+        sales::Sales { db: self }
+    }
+
+    pub fn reconciliation_runs(&self) -> reconciliation_runs::ReconciliationRuns<'_> {
+        reconciliation_runs::ReconciliationRuns { db: self }
     }
 }

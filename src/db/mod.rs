@@ -9,7 +9,9 @@
 //! `entitlements`, `resets` (password_resets), `throttle` (auth_throttle) and `audit`
 //! (account_audit); for payments `sellapp_secrets`, `webhook_events`, `policies`
 //! (payment_policies), `held_orders`, `trial_claims` and `flags` (customer_flags); for the media store `media`
-//! (media_attachments); for seats `seats` (seat_configs, seat_settings) and `seat_snapshots`. A change
+//! (media_attachments); for seats `seats` (seat_configs, seat_settings) and `seat_snapshots`; for the shop
+//! and reconciliation `payment_settings`, `shop` (shop_cards, shop_options), `sales`
+//! (payment_sales) and `reconciliation_runs`. A change
 //! that spans tables — a source removed with its mappings and a config bump — is one `batch`
 //! (a transaction) composed from each owner's statement builders, so it lands together or not
 //! at all.
@@ -40,6 +42,11 @@ pub mod tiers;
 pub mod trial_claims;
 pub mod visibility;
 pub mod webhook_events;
+
+pub mod payment_settings;
+pub mod reconciliation_runs;
+pub mod sales;
+pub mod shop;
 
 pub use connectors::ConnectorRow;
 pub use handle::Db;

@@ -181,4 +181,57 @@ impl WebhookEvents<'_> {
             .await?
             .results()
     }
+
+    /// The events of one order, oldest first (the checkout-return page's state).
+    pub async fn for_order(&self, tenant: &str, order: &str) -> Result<Vec<EventRow>> {
+        self.db
+            .stmt(
+                &format!(
+                    "SELECT {COLS} FROM webhook_events WHERE tenant_key = ?1 AND order_id = ?2 \
+                     ORDER BY received_at, event_id LIMIT 50"
+                ),
+                &[s(tenant), s(order)],
+            )?
+            .all()
+            .await?
+            .results()
+    }
+
+    /// Orders the tenant's events named since `since` (reconciliation's scope without a store).
+    pub async fn orders_since(&self, tenant: &str, since: i64) -> Result<Vec<String>> {
+        #[derive(Deserialize)]
+        struct O {
+            order_id: String,
+        }
+        let rows: Vec<O> = self
+            .db
+            .stmt(
+                "SELECT DISTINCT order_id FROM webhook_events WHERE tenant_key = ?1 AND order_id IS NOT NULL \
+                 AND received_at >= ?2 LIMIT 5000",
+                &[s(tenant), n(since)],
+            )?
+            .all()
+            .await?
+            .results()?;
+        Ok(rows.into_iter().map(|o| o.order_id).collect())
+    }
+
+    /// The reconciliation keys (`reconcile:…`) recorded since `since`.
+    pub async fn reconcile_keys_since(&self, tenant: &str, since: i64) -> Result<Vec<String>> {
+        #[derive(Deserialize)]
+        struct K {
+            event_key: String,
+        }
+        let rows: Vec<K> = self
+            .db
+            .stmt(
+                "SELECT event_key FROM webhook_events WHERE tenant_key = ?1 AND event_key LIKE 'reconcile:%' \
+                 AND received_at >= ?2",
+                &[s(tenant), n(since)],
+            )?
+            .all()
+            .await?
+            .results()?;
+        Ok(rows.into_iter().map(|k| k.event_key).collect())
+    }
 }

@@ -21,6 +21,7 @@ mod feed;
 mod health;
 mod media;
 mod pages;
+mod shop;
 mod webhooks;
 
 pub use context::Cx;
@@ -104,5 +105,7 @@ async fn handle(req: &mut Request, cx: &Cx, route: Route) -> http::ApiResult {
         Route::Webhook(route) => webhooks::handle(req, cx, route).await,
         // Public: the link's signature is the credential, checked inside.
         Route::Media(route) => media::handle(req, cx, route).await,
+        // Public; personalised by the session cookie when there is one (checked inside).
+        Route::Shop { tenant, route } => shop::handle(req, cx, &tenant, route).await,
     }
 }

@@ -1,5 +1,5 @@
 // The customer pages of one tenant, served under /t/{tenant}/: the dashboard at the prefix,
-// login/, signup/, forgot/, reset/ and logout/ below it. One bundle; the route comes from the
+// login/, signup/, forgot/, reset/, logout/, shop/ and shop/return/ below it. One bundle; the route comes from the
 // path (table-driven, shared/router.js), and moving between pages is a history push, so the
 // same URLs also work when opened directly.
 import { h } from '../shared/dom.js';
@@ -7,6 +7,7 @@ import { matchRoute } from '../shared/router.js';
 import { renderForgot, renderLogin, renderLogout, renderReset, renderSignup } from './auth.js';
 import { createAccount, pagePath, tenantFromPath } from './client.js';
 import { renderDashboard } from './dashboard.js';
+import { renderReturn, renderShop } from './shop.js';
 
 const main = document.getElementById('main');
 const tools = document.getElementById('topbar-tools');
@@ -20,6 +21,8 @@ const ROUTES = [
   { path: 'forgot', title: 'Reset password', access: 'guest', render: renderForgot },
   { path: 'reset', title: 'Choose a new password', access: 'any', render: renderReset },
   { path: 'logout', title: 'Sign out', access: 'any', render: renderLogout },
+  { path: 'shop/return', title: 'Your order', access: 'member', render: renderReturn },
+  { path: 'shop', title: 'Plans', access: 'any', render: renderShop },
   { path: '', title: 'Live signals', access: 'member', render: renderDashboard },
 ];
 

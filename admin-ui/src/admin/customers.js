@@ -193,7 +193,8 @@ export async function renderCustomer(root, { api, setCrumbs }, tenantKey, custom
       : null;
     return h('tr', { dataset: { entitlement: e.entitlement_id, status: e.status } },
       h('td', {}, h('span', { class: 'badge accent' }, e.tier?.name ?? tierNames.get(e.tier?.key ?? e.tier) ?? e.tier?.key ?? e.tier)),
-      h('td', {}, e.status),
+      // `closed`: the hourly expiry sweep marked the ended window (access stopped at its end).
+      h('td', {}, e.status, e.closed_at_ms ? h('span', { class: 'sub', dataset: { closed: 'true' } }, `closed ${absoluteTime(e.closed_at_ms)}`) : null),
       h('td', {}, e.source, e.reference ? h('span', { class: 'sub' }, e.reference) : null),
       h('td', {}, absoluteTime(e.starts_at)),
       h('td', {}, absoluteTime(e.ends_at)),

@@ -8,6 +8,7 @@ import { startClock } from '../shared/signal-card.js';
 import { renderCatalog } from './catalog.js';
 import { renderConnector } from './connector/index.js';
 import { renderCustomer, renderCustomers } from './customers.js';
+import { renderPayments } from './payments.js';
 import { renderPlans } from './plans.js';
 import { renderDiscord } from './discord.js';
 import { renderSeats } from './seats.js';
@@ -22,6 +23,7 @@ const ROUTES = [
   { name: 'customers', path: 't/:tenant/customers', render: (root, ctx, p) => renderCustomers(root, ctx, p.tenant) },
   { name: 'seats', path: 't/:tenant/seats', render: (root, ctx, p) => renderSeats(root, ctx, p.tenant) },
   { name: 'plans', path: 't/:tenant/plans', render: (root, ctx, p) => renderPlans(root, ctx, p.tenant) },
+  { name: 'payments', path: 't/:tenant/payments', render: (root, ctx, p) => renderPayments(root, ctx, p.tenant) },
   { name: 'discord', path: 'discord', render: (root, ctx) => renderDiscord(root, ctx) },
   { name: 'catalog-guild', path: 'catalog/:guild', render: (root, ctx, p) => renderCatalog(root, ctx, p.guild) },
   { name: 'catalog', path: 'catalog', render: (root, ctx) => renderCatalog(root, ctx) },

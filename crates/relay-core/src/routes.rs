@@ -30,6 +30,8 @@ pub enum Route {
     Webhook(WebhookRoute),
     /// The media store's objects, `/media/...`: public, authorised by the link's signature.
     Media(MediaRoute),
+    /// `/v1/shop/{tenant}[/...]`: the public shop's data and the checkout-return state.
+    Shop { tenant: String, route: ShopRoute },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +126,12 @@ pub fn match_route(method: &str, path: &str) -> Matched<Route> {
         // Before the feed area, which takes the rest of `/v1`.
         ["v1", "account", t, rest @ ..] => {
             AccountRoute::matching(method, rest).map(|route| Route::Account {
+                tenant: s(t),
+                route,
+            })
+        }
+        ["v1", "shop", t, rest @ ..] if !t.is_empty() => {
+            ShopRoute::matching(method, rest).map(|route| Route::Shop {
                 tenant: s(t),
                 route,
             })
@@ -919,6 +927,20 @@ pub enum PaymentsRoute {
     Replay { event: String },
     /// `POST .../payments/events/replay` (every failed or unmatched one)
     ReplayAll,
+    /// `GET .../payments/store`: the tenant's Sell.app store id
+    Store,
+    /// `PUT .../payments/store`
+    SetStore,
+    /// `GET .../payments/reconciliation`: on/off and the last run
+    Reconciliation,
+    /// `GET .../payments/flags`: customers flagged for the operator
+    Flags,
+    /// `GET .../payments/catalog`: the shop's tier cards and purchase options
+    Catalog,
+    /// `PUT .../payments/catalog` (the whole catalog, validated as one)
+    PutCatalog,
+    /// `GET .../payments/sales`: figures for 7/30/90 days
+    Sales,
 }
 
 impl PaymentsRoute {
@@ -944,6 +966,38 @@ impl PaymentsRoute {
             // Before `events/{e}/replay`: `replay` is not an event id.
             ["events", "replay"] => post(Self::ReplayAll),
             ["events", e, "replay"] => post(Self::Replay { event: s(e) }),
+            ["store"] => pick(
+                method,
+                "GET, PUT",
+                [("GET", Self::Store), ("PUT", Self::SetStore)],
+            ),
+            ["reconciliation"] => pick(method, "GET", [("GET", Self::Reconciliation)]),
+            ["flags"] => pick(method, "GET", [("GET", Self::Flags)]),
+            ["catalog"] => pick(
+                method,
+                "GET, PUT",
+                [("GET", Self::Catalog), ("PUT", Self::PutCatalog)],
+            ),
+            ["sales"] => pick(method, "GET", [("GET", Self::Sales)]),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShopRoute {
+    /// `GET /v1/shop/{tenant}`: the storefront (public; personalised when signed in)
+    Storefront,
+    /// `GET /v1/shop/{tenant}/orders/{order}`: a signed-in customer's order state
+    Order { order: String },
+}
+
+impl ShopRoute {
+    /// `segs` follow `/v1/shop/{tenant}`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::Storefront)]),
+            ["orders", o] => pick(method, "GET", [("GET", Self::Order { order: s(o) })]),
             _ => Err(RouteError::NotFound),
         }
     }
@@ -1236,6 +1290,23 @@ mod tests {
             seats(SeatsRoute::Gate { guild: "1".into() }),
             Route::Admin(AdminRoute::SeatSwitch(SeatSwitchRoute::Get)),
             Route::Admin(AdminRoute::SeatSwitch(SeatSwitchRoute::Put)),
+            payments(PaymentsRoute::Store),
+            payments(PaymentsRoute::SetStore),
+            payments(PaymentsRoute::Reconciliation),
+            payments(PaymentsRoute::Flags),
+            payments(PaymentsRoute::Catalog),
+            payments(PaymentsRoute::PutCatalog),
+            payments(PaymentsRoute::Sales),
+            Route::Shop {
+                tenant: T.into(),
+                route: ShopRoute::Storefront,
+            },
+            Route::Shop {
+                tenant: T.into(),
+                route: ShopRoute::Order {
+                    order: "50001".into(),
+                },
+            },
         ]
     }
 
@@ -1284,6 +1355,10 @@ mod tests {
                 tenant,
                 attachment_id,
             }) => ("GET", format!("/media/{tenant}/{attachment_id}")),
+            Route::Shop { tenant, route } => match route {
+                ShopRoute::Storefront => ("GET", format!("/v1/shop/{tenant}")),
+                ShopRoute::Order { order } => ("GET", format!("/v1/shop/{tenant}/orders/{order}")),
+            },
         }
     }
 
@@ -1406,6 +1481,13 @@ mod tests {
                         ("POST", format!("{base}/events/{event}/replay"))
                     }
                     PaymentsRoute::ReplayAll => ("POST", format!("{base}/events/replay")),
+                    PaymentsRoute::Store => ("GET", format!("{base}/store")),
+                    PaymentsRoute::SetStore => ("PUT", format!("{base}/store")),
+                    PaymentsRoute::Reconciliation => ("GET", format!("{base}/reconciliation")),
+                    PaymentsRoute::Flags => ("GET", format!("{base}/flags")),
+                    PaymentsRoute::Catalog => ("GET", format!("{base}/catalog")),
+                    PaymentsRoute::PutCatalog => ("PUT", format!("{base}/catalog")),
+                    PaymentsRoute::Sales => ("GET", format!("{base}/sales")),
                 }
             }
             AdminRoute::Seats { tenant, route } => {
@@ -1516,8 +1598,9 @@ mod tests {
         assert_eq!(requests.len(), all.len(), "two routes share a request");
         // One per leaf variant: an entry dropped from the list fails here.
         // 30 connector/feed/admin, 11 account, 6 tiers and visibility, 9 customers, 3 Discord
-        // client, 9 catalog, 1 Sell.app webhook, 8 payments, 1 media object + 2 admin media, 8 seats.
-        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9 + 1 + 8 + 3 + 8);
+        // client, 9 catalog, 1 Sell.app webhook, 8 + 7 payments, 1 media object + 2 admin media,
+        // 8 seats, 2 shop.
+        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9 + 1 + 8 + 7 + 3 + 8 + 2);
     }
 
     /// Every other method on a route's path is refused with the path's full method list, and

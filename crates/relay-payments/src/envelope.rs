@@ -143,6 +143,11 @@ pub struct Invoice {
     /// More than one distinct product/variant line (a cart): we do not guess which to grant.
     pub multiple_lines: bool,
     pub total: Option<Money>,
+    /// `store_id`: which Sell.app store sold it (reconciliation reads one API for every store
+    /// its token sees, and keeps each tenant to its own).
+    pub store_id: Option<StoreId>,
+    /// `created_at` in Unix ms: how far back reconciliation pages.
+    pub created_at: Option<i64>,
 }
 
 /// Paths read, in order of preference (all unconfirmed for the webhook; the REST invoice has
@@ -168,6 +173,10 @@ pub fn parse_invoice(data: &Value) -> Option<Invoice> {
         .map(InvoiceStatus::parse);
     let (product_id, variant_id, multiple_lines) = lines(data);
     let total = money(data);
+    let store_id = data.get("store_id").and_then(StoreId::from_json);
+    let created_at = str_at(data, &["created_at"])
+        .and_then(relay_core::time::Timestamp::parse)
+        .map(|t| t.ms());
     Some(Invoice {
         id,
         email,
@@ -177,6 +186,8 @@ pub fn parse_invoice(data: &Value) -> Option<Invoice> {
         variant_id,
         multiple_lines,
         total,
+        store_id,
+        created_at,
     })
 }
 

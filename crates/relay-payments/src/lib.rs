@@ -19,6 +19,8 @@
 //! - [`sales`]: the console's figures from our own log.
 //! - [`api`]: the v2 invoices API reconciliation reads (URLs, answers, paging).
 //! - [`checkout`]: the shop's checkout link and the checkout-return page's state.
+//! - [`reconcile`]: which re-read invoices a tenant decides again (store scope, once per
+//!   status, paging horizon).
 //! - [`retention`]: event keys are kept for ever; only bodies that need no replay expire.
 //!
 //! # Independence from the customers issue
@@ -97,6 +99,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod outcome;
 pub mod policy;
+pub mod reconcile;
 pub mod retention;
 pub mod sales;
 pub mod signature;

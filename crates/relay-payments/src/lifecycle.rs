@@ -12,8 +12,8 @@
 //!   customer of a tenant, matched by account, normalised email or Discord id — any one of
 //!   them. The webhook sender's IP is not an input at all.
 //! - `order.disputed` (or an invoice re-read as disputed) revokes the order's entitlement at
-//!   once and flags the customer. A re-read invoice that is refunded or cancelled revokes it.
-//!   Windows of the same tier chained after a revoked one move up into the freed time, so the
+//!   once and flags the customer. A re-read invoice that is refunded or cancelled revokes it and,
+//!   when it took access away, flags the customer too. Windows of the same tier chained after a revoked one move up into the freed time, so the
 //!   customer keeps exactly what their other orders paid for, without a gap.
 //! - Pending and unknown statuses change nothing: there is no status-driven revocation besides
 //!   refunded/disputed/cancelled, hence no grace period to get wrong either. Access ends at a
@@ -136,6 +136,20 @@ pub enum Trigger {
 #[serde(rename_all = "snake_case")]
 pub enum FlagReason {
     Dispute,
+    /// Found refunded by reconciliation (Sell.app announces no refund).
+    Refund,
+    /// Found cancelled by reconciliation.
+    Cancellation,
+}
+
+impl FlagReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FlagReason::Dispute => "dispute",
+            FlagReason::Refund => "refund",
+            FlagReason::Cancellation => "cancellation",
+        }
+    }
 }
 
 /// One write for the runtime. Entitlements are named by the runtime's `id`.
@@ -215,14 +229,14 @@ pub fn decide(
     if *trigger == Trigger::Webhook(EventName::OrderDisputed)
         || status == Some(&InvoiceStatus::Disputed)
     {
-        return revoke(order_id, customer, now, true);
+        return revoke(order_id, customer, now, Flag::Always(FlagReason::Dispute));
     }
     if let Some(s) = status.filter(|s| s.revokes()) {
-        debug_assert!(matches!(
-            s,
-            InvoiceStatus::Refunded | InvoiceStatus::Cancelled
-        ));
-        return revoke(order_id, customer, now, false);
+        let reason = match s {
+            InvoiceStatus::Cancelled => FlagReason::Cancellation,
+            _ => FlagReason::Refund,
+        };
+        return revoke(order_id, customer, now, Flag::IfRevoked(reason));
     }
     let created = *trigger == Trigger::Webhook(EventName::OrderCreated);
     let paid = match status {
@@ -346,7 +360,14 @@ pub fn decide(
     }
 }
 
-fn revoke(order_id: &OrderId, customer: &Customer<'_>, now: i64, flag: bool) -> Decision {
+/// When a revocation flags the customer: a dispute always (the operator must answer it even
+/// when it took nothing away), a refund or cancellation only when it took access away.
+enum Flag {
+    Always(FlagReason),
+    IfRevoked(FlagReason),
+}
+
+fn revoke(order_id: &OrderId, customer: &Customer<'_>, now: i64, flag: Flag) -> Decision {
     let mut changes = Vec::new();
     for target in customer
         .entitlements
@@ -385,10 +406,15 @@ fn revoke(order_id: &OrderId, customer: &Customer<'_>, now: i64, flag: bool) -> 
             order_id: order_id.clone(),
         });
     }
-    if flag {
+    let revoked = changes.iter().any(|c| matches!(c, Change::Revoke { .. }));
+    let reason = match flag {
+        Flag::Always(r) => Some(r),
+        Flag::IfRevoked(r) => revoked.then_some(r),
+    };
+    if let Some(reason) = reason {
         changes.push(Change::FlagCustomer {
             order_id: order_id.clone(),
-            reason: FlagReason::Dispute,
+            reason,
         });
     }
     let outcome = if changes.is_empty() {

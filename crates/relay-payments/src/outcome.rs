@@ -62,6 +62,12 @@ pub enum IgnoreReason {
     MalformedEnvelope {
         problem: String,
     },
+    /// An event of a Sell.app store other than the one the tenant configured (a second store
+    /// sharing the secret, or a misdirected webhook URL): recorded, never applied.
+    OtherStore {
+        store: String,
+        expected: String,
+    },
 }
 
 /// We would act, but something is missing; kept for a replay or the account's signup.
@@ -113,6 +119,7 @@ impl Outcome {
                 IgnoreReason::NothingToRevoke { .. } => "nothing_to_revoke",
                 IgnoreReason::TrialAlreadyUsed { .. } => "trial_already_used",
                 IgnoreReason::MalformedEnvelope { .. } => "malformed_envelope",
+                IgnoreReason::OtherStore { .. } => "other_store",
             },
             Outcome::Unmatched { reason } => match reason {
                 UnmatchedReason::NoPolicy { .. } => "no_policy",
@@ -176,6 +183,33 @@ impl Outcome {
     }
 }
 
+/// How long an event may stay `received` before it counts as stuck (its processing died
+/// between the record and the decision: an isolate killed, a deploy). Younger ones may still
+/// be running, and replaying those would race them.
+pub const STUCK_AFTER_MS: i64 = 5 * 60 * 1000;
+
+/// Whether a stored event row may be replayed by an operator: failed and unmatched always, a
+/// `received` one once it is stuck.
+pub fn row_replayable(outcome: &str, received_at: i64, now: i64) -> bool {
+    match outcome {
+        "failed" | "unmatched" => true,
+        "received" => now - received_at >= STUCK_AFTER_MS,
+        _ => false,
+    }
+}
+
+/// The tenant's configured Sell.app store against the envelope's: `Some(ignored)` when they
+/// differ. No configured store accepts any (the secret alone authenticates; the console warns).
+pub fn check_store(configured: Option<&str>, got: &str) -> Option<Outcome> {
+    let expected = configured.map(str::trim).filter(|s| !s.is_empty())?;
+    (expected != got.trim()).then(|| {
+        Outcome::ignored(IgnoreReason::OtherStore {
+            store: got.to_string(),
+            expected: expected.to_string(),
+        })
+    })
+}
+
 /// The webhook's answer: a duplicate of an event already recorded is `deduped` (200, no
 /// change); otherwise the outcome of the first processing.
 pub fn answer_body(outcome: Option<&Outcome>) -> serde_json::Value {
@@ -219,5 +253,27 @@ mod tests {
             (Some("ignored"), Some("unpaid_order_created"))
         );
         assert!(all[3].is_replayable() && all[5].is_replayable() && !all[0].is_replayable());
+    }
+
+    #[test]
+    fn a_received_event_is_replayable_only_once_stuck() {
+        let t0 = 1_000_000;
+        assert!(row_replayable("failed", t0, t0));
+        assert!(row_replayable("unmatched", t0, t0));
+        assert!(!row_replayable("received", t0, t0 + STUCK_AFTER_MS - 1));
+        assert!(row_replayable("received", t0, t0 + STUCK_AFTER_MS));
+        assert!(!row_replayable("applied", t0, t0 + STUCK_AFTER_MS * 10));
+        assert!(!row_replayable("ignored", t0, t0 + STUCK_AFTER_MS * 10));
+    }
+
+    #[test]
+    fn another_store_is_ignored_with_the_reason() {
+        assert_eq!(check_store(None, "4242"), None);
+        assert_eq!(check_store(Some(" "), "4242"), None);
+        assert_eq!(check_store(Some("4242"), "4242"), None);
+        let o = check_store(Some("4242"), "999").unwrap();
+        assert_eq!(o.reason_code(), Some("other_store"));
+        assert_eq!(o.http_status(), 200, "well-signed: never a 4xx");
+        assert!(!o.is_replayable());
     }
 }

@@ -202,7 +202,8 @@ pub async fn signup(req: &mut Request, cx: &Cx, db: &Db, tenant: &str) -> ApiRes
             .or_unavailable("audit")?;
         // Orders paid before the account existed apply now (the same decision path as the
         // webhook). A failure is logged; the orders stay held for a replay.
-        crate::payments::apply_held(cx, db, tenant, &email).await;
+        crate::payments::apply_held(&crate::entitlement_changes::Ctx::of(cx), db, tenant, &email)
+            .await;
     }
     Ok(http::ok(
         &cx.cid,

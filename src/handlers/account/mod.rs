@@ -18,7 +18,7 @@ use guard::check_origin;
 
 pub use credentials::issue_reset;
 pub use dashboard::channel_names;
-pub use guard::own_origin;
+pub use guard::{not_signed_in, own_origin, signed_in, Signed};
 
 pub async fn handle(req: &mut Request, cx: &Cx, tenant: &str, route: AccountRoute) -> ApiResult {
     let db = Db::new(&cx.env).or_unavailable("database")?;

@@ -15,6 +15,7 @@ use crate::db::audit::Entry;
 use crate::db::customers::CustomerRow;
 use crate::db::entitlements::NewEntitlement;
 use crate::db::Db;
+use crate::entitlement_changes::{entitlement_changed, Ctx, EntitlementChange, Kind};
 use crate::handlers::account::{issue_reset, own_origin};
 use crate::handlers::context::Cx;
 use crate::http::{self, query, ApiResult, OrUnavailable};
@@ -237,7 +238,18 @@ pub async fn handle(
             ])
             .await
             .or_unavailable("grant")?;
-            let _ = accounts::enforce(cx, db, t, &c.customer_id, Cause::Access).await;
+            let _ = entitlement_changed(
+                &Ctx::of(cx),
+                db,
+                t,
+                &c.customer_id,
+                &[EntitlementChange {
+                    entitlement_id: eid.clone(),
+                    tier: tier.clone(),
+                    kind: Kind::Granted,
+                }],
+            )
+            .await;
             let after = accounts::access(db, t, &c.customer_id, cx.now).await?;
             let ent = after
                 .entitlements
@@ -285,9 +297,24 @@ pub async fn handle(
             ])
             .await
             .or_unavailable("revoke")?;
-            let closed = accounts::enforce(cx, db, t, &c.customer_id, Cause::Access)
-                .await
-                .unwrap_or(0);
+            let tier = a
+                .entitlements
+                .iter()
+                .find(|e| e.entitlement_id == entitlement)
+                .map(|e| e.tier_key.clone())
+                .unwrap_or_default();
+            let closed = entitlement_changed(
+                &Ctx::of(cx),
+                db,
+                t,
+                &c.customer_id,
+                &[EntitlementChange {
+                    entitlement_id: entitlement.clone(),
+                    tier,
+                    kind: Kind::Revoked,
+                }],
+            )
+            .await;
             let after = accounts::access(db, t, &c.customer_id, cx.now).await?;
             let ent = after
                 .entitlements

@@ -20,6 +20,7 @@ mod media;
 mod payments;
 mod rejections;
 mod seats;
+mod shop_admin;
 mod signals;
 mod sources;
 mod tenants;

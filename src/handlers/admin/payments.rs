@@ -10,10 +10,14 @@ use relay_payments::policy::{Policy, PolicySet};
 use serde_json::{json, Value};
 use worker::Request;
 
+use relay_payments::outcome::{row_replayable, STUCK_AFTER_MS};
+
 use super::lookup::tenant;
+use super::shop_admin;
 use crate::accounts::{operator, reason};
 use crate::db::audit::Entry;
 use crate::db::Db;
+use crate::entitlement_changes::Ctx;
 use crate::handlers::context::Cx;
 use crate::http::{self, query, ApiResult, OrUnavailable};
 
@@ -319,7 +323,11 @@ pub async fn handle(
             Ok(http::ok(
                 &cx.cid,
                 200,
-                json!({"events": rows.iter().map(|r| r.to_json()).collect::<Vec<_>>()}),
+                json!({"events": rows.iter().map(|r| {
+                    let mut v = r.to_json();
+                    v["replayable"] = json!(row_replayable(&r.outcome, r.received_at, cx.now));
+                    v
+                }).collect::<Vec<_>>()}),
             ))
         }
         PaymentsRoute::Replay { event } => {
@@ -350,16 +358,27 @@ pub async fn handle(
             let why = reason(&body, false)?;
             let rows = db
                 .webhook_events()
-                .list(t, &["failed", "unmatched"], REPLAY_BATCH)
+                .list(t, &["failed", "unmatched", "received"], REPLAY_BATCH)
                 .await
                 .or_unavailable("webhook events")?;
             let mut results = Vec::new();
-            for row in rows.iter().rev() {
+            for row in rows
+                .iter()
+                .rev()
+                .filter(|r| row_replayable(&r.outcome, r.received_at, cx.now))
+            {
                 results.push(replay_one(cx, db, t, row).await?);
             }
             audit_replay(cx, db, t, &results, why.as_deref(), &actor).await?;
             Ok(http::ok(&cx.cid, 200, json!({"replayed": results})))
         }
+        PaymentsRoute::Store
+        | PaymentsRoute::SetStore
+        | PaymentsRoute::Reconciliation
+        | PaymentsRoute::Flags
+        | PaymentsRoute::Catalog
+        | PaymentsRoute::PutCatalog
+        | PaymentsRoute::Sales => shop_admin::handle(req, cx, db, t, &actor, route).await,
     }
 }
 
@@ -369,9 +388,10 @@ async fn replay_one(
     t: &str,
     row: &crate::db::webhook_events::EventRow,
 ) -> ApiResult<Value> {
-    if !matches!(row.outcome.as_str(), "failed" | "unmatched") {
+    if !row_replayable(&row.outcome, row.received_at, cx.now) {
         return Err(ApiError::conflict(format!(
-            "only failed or unmatched events are replayed; this one is {}",
+            "only failed, unmatched or stuck (received over {} minutes ago) events are replayed; this one is {}",
+            STUCK_AFTER_MS / 60_000,
             row.outcome
         ))
         .with_code("event_not_replayable"));
@@ -394,7 +414,15 @@ async fn replay_one(
                 .with_code("event_busy"),
         );
     }
-    let outcome = crate::payments::replay(cx, db, t, &row.event_id, raw).await;
+    let outcome = crate::payments::replay(
+        &Ctx::of(cx),
+        db,
+        t,
+        &row.event_id,
+        row.event_name.as_deref(),
+        raw,
+    )
+    .await;
     Ok(json!({
         "event_id": row.event_id,
         "before": row.outcome,

@@ -11,9 +11,10 @@ use worker::Request;
 use crate::accounts::new_id;
 use crate::db::webhook_events::{Decided, NewEvent};
 use crate::db::Db;
+use crate::entitlement_changes::Ctx;
 use crate::handlers::context::Cx;
 use crate::http::{self, header, ApiResult, OrUnavailable};
-use crate::payments::{settle, EventRef, Known};
+use crate::payments::{settle, EventRef, Given, Known};
 
 pub async fn receive(req: &mut Request, cx: &Cx, tenant: &str) -> ApiResult {
     let body = http::read_body(req, MAX_BODY_BYTES).await?;
@@ -69,8 +70,40 @@ pub async fn receive(req: &mut Request, cx: &Cx, tenant: &str) -> ApiResult {
             None => return Ok(http::raw_json(&cx.cid, 200, &answer_body(None))),
         }
     };
-    let outcome = match received.envelope {
-        Err(e) => {
+    // The tenant's store, checked after the event is recorded: an event of another store is
+    // kept (visible, with its reason) but never applied.
+    let other_store = match &received.envelope {
+        Ok(e) => relay_payments::outcome::check_store(
+            db.payment_settings()
+                .store_id(tenant)
+                .await
+                .or_unavailable("payment settings")?
+                .as_deref(),
+            e.store.as_str(),
+        ),
+        Err(_) => None,
+    };
+    let outcome = match (received.envelope, other_store) {
+        (Ok(_), Some(o)) => {
+            let reason = serde_json::to_string(&o).ok();
+            db.batch(vec![events
+                .decide(
+                    tenant,
+                    &event_id,
+                    &Decided {
+                        outcome: o.as_str(),
+                        reason_code: o.reason_code(),
+                        reason_json: reason.as_deref(),
+                        error: None,
+                        now: cx.now,
+                    },
+                )
+                .or_unavailable("webhook event")?])
+                .await
+                .or_unavailable("webhook event")?;
+            o
+        }
+        (Err(e), _) => {
             let o = Outcome::malformed(&e);
             let reason = serde_json::to_string(&o).ok();
             db.batch(vec![events
@@ -90,7 +123,7 @@ pub async fn receive(req: &mut Request, cx: &Cx, tenant: &str) -> ApiResult {
                 .or_unavailable("webhook event")?;
             o
         }
-        Ok(env) => {
+        (Ok(env), None) => {
             let given = env.invoice.clone().map(|invoice| Known {
                 raw: serde_json::from_slice::<Value>(&body)
                     .ok()
@@ -99,12 +132,12 @@ pub async fn receive(req: &mut Request, cx: &Cx, tenant: &str) -> ApiResult {
                 invoice,
             });
             settle(
-                cx,
+                &Ctx::of(cx),
                 &db,
                 tenant,
                 &relay_payments::lifecycle::Trigger::Webhook(env.event.clone()),
                 &env.subject_id,
-                given,
+                Given::Carried(given),
                 Some(EventRef {
                     event_id: &event_id,
                 }),

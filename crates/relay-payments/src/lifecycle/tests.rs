@@ -125,6 +125,8 @@ impl World {
                         minor: *total,
                         currency: "USD".into(),
                     }),
+                    store_id: None,
+                    created_at: None,
                 };
                 vec![self.deliver(trigger, &inv.id.clone(), Some(inv), email, day * D)]
             }
@@ -512,6 +514,8 @@ fn manual_grants_are_extended_but_never_revoked_or_moved() {
         variant_id: VariantId::new("201"),
         multiple_lines: false,
         total: None,
+        store_id: None,
+        created_at: None,
     };
     let d = decide(
         &Trigger::Webhook(EventName::OrderCompleted),
@@ -625,6 +629,93 @@ mod properties {
                 }
             }
             prop_assert!(w.claims.len() <= 1, "one customer, one trial: {:?}", w.claims);
+        }
+    }
+}
+
+#[test]
+fn a_refund_or_cancellation_found_by_reconciliation_flags_only_when_it_took_access() {
+    let set = PolicySet::new(policies()).unwrap();
+    let acc = AccountId::new("a").unwrap();
+    let ent = Entitlement {
+        id: "e1".into(),
+        tier: TierKey::new("premium").unwrap(),
+        window: Window {
+            starts_at: 0,
+            ends_at: 30 * D,
+        },
+        source: Source::Sellapp {
+            order_id: OrderId::new("o1").unwrap(),
+        },
+        state: EntitlementState::Open,
+    };
+    let inv = |status: &str| Invoice {
+        id: OrderId::new("o1").unwrap(),
+        email: NormalizedEmail::parse(ALICE),
+        sellapp_customer_id: None,
+        status: Some(InvoiceStatus::parse(status)),
+        product_id: None,
+        variant_id: VariantId::new("201"),
+        multiple_lines: false,
+        total: None,
+        store_id: None,
+        created_at: None,
+    };
+    let flags = |d: &Decision| -> Vec<FlagReason> {
+        d.changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::FlagCustomer { reason, .. } => Some(*reason),
+                _ => None,
+            })
+            .collect()
+    };
+    for (status, reason, code) in [
+        ("REFUNDED", FlagReason::Refund, "refund"),
+        ("CANCELLED", FlagReason::Cancellation, "cancellation"),
+        ("DISPUTED", FlagReason::Dispute, "dispute"),
+    ] {
+        let ents = vec![ent.clone()];
+        let customer = Customer {
+            account: Some(&acc),
+            entitlements: &ents,
+            ..Customer::default()
+        };
+        let i = inv(status);
+        let d = decide(
+            &Trigger::Reconciliation,
+            &i.id,
+            Some(&i),
+            &customer,
+            &set,
+            5 * D,
+        );
+        assert_eq!(d.outcome, Outcome::Applied, "{status}");
+        assert_eq!(flags(&d), [reason], "{status}");
+        assert_eq!(reason.as_str(), code);
+        // Already revoked: a refund or cancellation takes nothing away and flags nothing; a
+        // dispute still flags (the operator must answer it).
+        let mut gone = ent.clone();
+        gone.state = EntitlementState::Revoked;
+        let ents = vec![gone];
+        let customer = Customer {
+            account: Some(&acc),
+            entitlements: &ents,
+            ..Customer::default()
+        };
+        let again = decide(
+            &Trigger::Reconciliation,
+            &i.id,
+            Some(&i),
+            &customer,
+            &set,
+            6 * D,
+        );
+        if reason == FlagReason::Dispute {
+            assert_eq!(flags(&again), [FlagReason::Dispute]);
+        } else {
+            assert!(flags(&again).is_empty(), "{status}");
+            assert_eq!(again.outcome.reason_code(), Some("nothing_to_revoke"));
         }
     }
 }
