@@ -16,6 +16,7 @@ mod discovery;
 mod feed_stats;
 mod lookup;
 mod mappings;
+mod mirroring;
 mod payments;
 mod rejections;
 mod signals;
@@ -54,6 +55,11 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult 
             connector,
             route,
         } => mappings::handle(req, cx, &db, &tenant, &connector, route).await,
+        AdminRoute::Mirroring {
+            tenant,
+            connector,
+            route,
+        } => mirroring::handle(req, cx, &db, &tenant, &connector, route).await,
         AdminRoute::Discovery {
             tenant,
             connector,
