@@ -256,6 +256,7 @@ fn log_error(msg: &str, e: &worker::Error) {
 }
 
 async fn set_alarm(sh: &Shared, at: i64) -> Result<()> {
+    *sh.alarm_at.borrow_mut() = Some(at);
     sh.state
         .storage()
         .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
@@ -295,6 +296,15 @@ async fn drain(sh: &Rc<Shared>, target: &str) -> Result<()> {
         };
         save(sh, target, &[&claim.message_id])?;
         sh.store().job_claimed(target, claim.job_id, t)?;
+        // Should this instance die while the job runs, the alarm at its lease's expiry is what
+        // wakes the object again to reclaim it.
+        let armed = sh
+            .alarm_at
+            .borrow()
+            .is_some_and(|a| a <= claim.lease_until_ms);
+        if !armed {
+            set_alarm(sh, claim.lease_until_ms).await?;
+        }
         let Some(discord) = discord.as_ref() else {
             let r = SendResult::Stopped {
                 reason: "discord_not_configured: DISCORD_BOT_TOKEN is not set".into(),

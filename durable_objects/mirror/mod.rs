@@ -47,6 +47,8 @@ pub struct Shared {
     pub running: RefCell<BTreeSet<String>>,
     pub again: RefCell<BTreeSet<String>>,
     pub bot_user: RefCell<Option<UserId>>,
+    /// The alarm as this instance last set it (saves a storage read per claim).
+    pub alarm_at: RefCell<Option<i64>>,
 }
 
 impl Shared {
@@ -89,6 +91,7 @@ impl DurableObject for MirrorObject {
                 running: RefCell::new(BTreeSet::new()),
                 again: RefCell::new(BTreeSet::new()),
                 bot_user: RefCell::new(None),
+                alarm_at: RefCell::new(None),
             }),
         }
     }
@@ -155,6 +158,7 @@ impl DurableObject for MirrorObject {
         if self.shared.init_error.is_some() {
             return Response::ok("storage unavailable");
         }
+        *self.shared.alarm_at.borrow_mut() = None;
         dispatch::run_all(self.shared.clone()).await;
         Response::ok("ok")
     }

@@ -171,6 +171,20 @@ pub fn kick(sh: Rc<Shared>) {
     wasm_bindgen_futures::spawn_local(deliver(sh));
 }
 
+async fn arm_retry(sh: &Shared) -> Result<()> {
+    let storage = sh.state.storage();
+    let retry_at = crate::runtime::now_ms() + RETRY_MS;
+    let armed = matches!(storage.get_alarm().await?, Some(at) if at <= retry_at);
+    if !armed {
+        storage
+            .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
+                &JsValue::from_f64(retry_at as f64),
+            )))
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn deliver(sh: Rc<Shared>) {
     {
         let mut st = sh.handoff.borrow_mut();
@@ -274,6 +288,8 @@ async fn deliver_batch(sh: &Rc<Shared>) -> Result<bool> {
         });
     }
     let last = changes.last().map(|c| c.seq).unwrap_or(0);
+    // Should the object die before the answer, this alarm delivers again.
+    arm_retry(sh).await?;
     let client = MirrorClient::new(&sh.env, &tenant)?;
     let done = client.deliver(&Deliver { changes }).await?;
     let through = done.applied_through.min(last);
