@@ -22,6 +22,13 @@ async function mirrored(channel) {
   return all.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
 }
 
+/** Restarts the worker on the same storage; it comes back on another port. */
+async function restart() {
+  await stack.server.restart();
+  admin = new Api(stack.server.baseUrl, stack.server.adminToken);
+  ctx.api = new Api(stack.server.baseUrl, ctx.token);
+}
+
 async function settle(pred, ms = 60_000) {
   return eventually(async () => Promise.all(targets.map(mirrored)), pred, ms);
 }
@@ -154,12 +161,31 @@ describe('mirroring', () => {
     assert.equal(bad.json.error_code, 'mirror_job_not_found');
   });
 
+  test('the crash-after-send window does not double-post: the post in doubt is looked up', async () => {
+    // Discord takes the post but its answer is held; the worker dies before it arrives.
+    await control(fake, 'POST', '/faults', { kind: 'hold', ms: 8000, method: 'POST', path: `/webhooks/`, count: 1 });
+    const since = (await control(fake, 'GET', '/state')).next_request_seq - 1;
+    const id = nextId();
+    await ingest(ctx, [message(ctx, { discord_message_id: id, content_raw: 'in doubt', content_clean: 'in doubt', created_at: new Date(clock).toISOString() })]);
+    await settle((ls) => ls.some((l) => l.some((m) => m.content === 'in doubt')));
+    await restart();
+    const lists = await settle((ls) => ls.every((l) => l.some((m) => m.content === 'in doubt')), 150_000);
+    // Everything after it still flows, and the doubtful one was never posted twice.
+    const after = nextId();
+    await ingest(ctx, [message(ctx, { discord_message_id: after, content_raw: 'after the doubt', content_clean: 'after the doubt', created_at: new Date(clock).toISOString() })]);
+    const final = await settle((ls) => ls.every((l) => l.some((m) => m.content === 'after the doubt')), 150_000);
+    for (const l of final) assert.equal(l.filter((m) => m.content === 'in doubt').length, 1, 'exactly once');
+    assert.ok(lists.length === 3);
+    const reqs = (await control(fake, 'GET', `/requests?since=${since}`)).requests;
+    assert.ok(reqs.some((r) => r.method === 'GET' && /\/channels\/\d+\/messages/.test(r.path)), 'the recovery listed the channel');
+  });
+
   test('a worker restart mid-queue loses and duplicates nothing', async () => {
     await control(fake, 'POST', '/faults', { kind: 'latency', ms: 300, path: '/webhooks/', count: 30 });
     const ids = Array.from({ length: 10 }, nextId);
     await ingest(ctx, ids.map((id, i) => message(ctx, { discord_message_id: id, content_raw: `restart ${i}`, content_clean: `restart ${i}`, created_at: new Date(clock).toISOString() })));
     await new Promise((r) => setTimeout(r, 500));
-    await stack.server.restart();
+    await restart();
     const lists = await settle((ls) => ls.every((l) => ids.every((_, i) => l.some((m) => m.content === `restart ${i}`))), 120_000);
     for (const l of lists) {
       assert.deepEqual(l.filter((m) => m.content.startsWith('restart ')).map((m) => m.content), ids.map((_, i) => `restart ${i}`));
