@@ -145,6 +145,16 @@ describe('mirroring', () => {
     }
   });
 
+  test('a 429 storm loses nothing and keeps the order', async () => {
+    await control(fake, 'POST', '/faults', { kind: '429', retry_after_ms: 700, path: '/webhooks/', count: 6 });
+    const ids = [nextId(), nextId(), nextId(), nextId()];
+    await ingest(ctx, ids.map((id, i) => message(ctx, { discord_message_id: id, content_raw: `storm ${i}`, content_clean: `storm ${i}`, created_at: new Date(clock).toISOString() })));
+    const lists = await settle((ls) => ls.every((l) => ids.every((_, i) => l.some((m) => m.content === `storm ${i}`))), 120_000);
+    for (const l of lists) {
+      assert.deepEqual(l.filter((m) => m.content.startsWith('storm ')).map((m) => m.content), ids.map((_, i) => `storm ${i}`));
+    }
+  });
+
   test('the panel shows targets, recent jobs and latency per stage', async () => {
     const r = await admin.get(`/v1/admin/tenants/${ctx.tenant}/connectors/${ctx.connector}/mirroring`);
     assert.equal(r.status, 200, r.text);

@@ -78,4 +78,27 @@ describe('rendered for the target', () => {
     const checks = await control(fake, 'GET', '/checks');
     assert.equal(checks.ok, true, JSON.stringify(checks));
   });
+
+  test('a source thread\'s messages go to a thread of the same name under the target, created once', async () => {
+    const thread = nextId();
+    const r = await ctx.api.post('/ingest/thread', {
+      connector_id: ctx.connector, tenant_key: ctx.tenant, event_type: 'create',
+      idempotency_key: `${ctx.tenant}:${ctx.connector}:thread:${thread}:create`,
+      thread: { discord_thread_id: thread, parent_channel_id: SRC, guild_id: '1300000000000000000', name: 'BTC swing', archived: false, locked: false },
+    });
+    assert.equal(r.status, 200, r.text);
+    const one = nextId(), two = nextId();
+    await ingest(ctx, [sent(one, 'thread entry 1', { discord_thread_id: thread })]);
+    await ingest(ctx, [sent(two, 'thread entry 2', { discord_thread_id: thread })]);
+    const all = await eventually(async () => control(fake, 'GET', '/messages'), (l) => l.some((m) => m.content.includes('thread entry 2')), 60_000);
+    const posted = all.filter((m) => m.content.includes('thread entry'));
+    assert.equal(posted.length, 2);
+    assert.equal(posted[0].channel_id, posted[1].channel_id, 'one thread for both');
+    assert.notEqual(posted[0].channel_id, target);
+    const state = await control(fake, 'GET', '/state');
+    const ch = state.guilds[0].channels.find((c) => c.id === posted[0].channel_id);
+    assert.ok(ch, JSON.stringify(posted[0]));
+    assert.equal(ch.parent_id, target);
+    assert.equal(ch.name, 'BTC swing');
+  });
 });
