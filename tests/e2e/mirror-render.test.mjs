@@ -101,4 +101,19 @@ describe('rendered for the target', () => {
     assert.equal(ch.parent_id, target);
     assert.equal(ch.name, 'BTC swing');
   });
+
+  test('an attachment is fetched through the media seam and uploaded with identical bytes', async () => {
+    const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
+    const file = await control(fake, 'POST', '/attachments', { data_base64: bytes.toString('base64'), filename: 'chart.png', content_type: 'image/png' });
+    const id = nextId();
+    await ingest(ctx, [sent(id, 'with a chart', {
+      attachments: [{ discord_attachment_id: file.id, filename: 'chart.png', source_url: file.url, size: file.size, content_type: 'image/png' }],
+    })]);
+    const msgs = await eventually(inTarget, (l) => l.some((m) => m.content.includes('with a chart')), 60_000);
+    const m = msgs.find((x) => x.content.includes('with a chart'));
+    assert.equal(m.attachments.length, 1, JSON.stringify(m));
+    assert.equal(m.attachments[0].filename, 'chart.png');
+    const got = Buffer.from(await (await fetch(m.attachments[0].url)).arrayBuffer());
+    assert.ok(got.equals(bytes), 'identical bytes');
+  });
 });
