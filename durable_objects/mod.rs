@@ -4,5 +4,6 @@
 pub mod catalog;
 pub mod discord_gate;
 pub mod js;
+pub mod mirror;
 pub mod seats;
 pub mod tenant;

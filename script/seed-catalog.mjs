@@ -61,8 +61,21 @@ async function main() {
     console.log(a.status === 200 ? `catalog: assigned "${guild.name}" to tenant ${TENANT}` : `catalog: assignment skipped: ${describe(a)}`);
   }
 
+  // Mirroring: the demo connector's source channel goes to the fake guild's #general too, so
+  // the printed ingest curl shows up on the fake's page.
+  const general = guild.channels.find((c) => c.name === 'general');
+  const conn = `/v1/admin/tenants/${TENANT}/connectors/demo-connector`;
+  const existing = await call('GET', `${conn}/mappings`);
+  const source = existing.json?.mappings?.[0]?.source_channel_id;
+  if (general && source && !existing.json.mappings.some((m) => m.target_channel_id === general.id)) {
+    const m = await call('PUT', `${conn}/mappings/${source}/${general.id}`, {});
+    console.log(m.status === 200 ? `mirroring: ${source} → #general of "${guild.name}"` : `mirroring: mapping skipped: ${describe(m)}`);
+  }
+
   console.log(`
 Fake Discord (what Discord would show):  ${fakeUrl}/
+  Mirrored signals appear in #general there; the connector's Mirroring status:
+    ${baseUrl}/v1/admin/tenants/${TENANT}/connectors/demo-connector/mirroring
   Operator console → Catalog:            ${baseUrl}/admin/#/catalog
     "Refresh now" re-reads the bot's guild; ${guild.name}'s channels and roles show what the
     bot lacks (e.g. #mod-log: bot cannot view; Moderators: above the bot's role).

@@ -27,6 +27,7 @@ mod durable_objects;
 
 pub use durable_objects::catalog::CatalogObject;
 pub use durable_objects::discord_gate::DiscordGate;
+pub use durable_objects::mirror::MirrorObject;
 pub use durable_objects::seats::SeatObject;
 pub use durable_objects::tenant::TenantObject;
 

@@ -75,6 +75,24 @@ pub async fn run(env: &Env, cron: &str) {
                 );
             }
         }
+        // The mirror's map follows the same rule (a record goes only with its signal).
+        let mirrored =
+            match crate::durable_objects::mirror::client::MirrorClient::new(env, &t.tenant_key) {
+                Ok(m) => {
+                    m.maintenance(&crate::durable_objects::mirror::api::Maintenance {
+                        retention_days: cfg.retention_days,
+                    })
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+        if let Err(e) = mirrored {
+            log(
+                "error",
+                "maintenance: mirror retention failed",
+                json!({"correlation_id": cid, "tenant_key": t.tenant_key, "error": e.to_string()}),
+            );
+        }
     }
     let media_retried = crate::media::sweep(env).await;
     // Payments: the expiry sweep and, with a Sell.app token, reconciliation.

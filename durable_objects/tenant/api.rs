@@ -25,6 +25,17 @@ pub struct IngestMessages {
     pub corrected: Vec<usize>,
     #[serde(default)]
     pub rejected: Vec<RejectedItem>,
+    /// What the edge knows of the connector's mirroring (from the row it authenticated
+    /// with): the object hands changes of mapped source channels to the mirror object.
+    #[serde(default)]
+    pub mirror: Option<MirrorRouting>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct MirrorRouting {
+    pub forward_enabled: bool,
+    /// Bumped by every mapping edit: the object reloads the mapped source channels then.
+    pub config_version: i64,
 }
 
 /// `POST /ingest/thread`.

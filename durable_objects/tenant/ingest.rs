@@ -15,6 +15,7 @@ use worker::Result;
 use super::api::{IngestMessages, IngestOutcome, IngestThread, Retention};
 use super::diagnostics;
 use super::feed::LogEntry;
+use super::handoff::{self, MirrorFilter};
 use super::sql::{si, so, sv};
 use super::state::Shared;
 use crate::durable_objects::js;
@@ -26,6 +27,8 @@ pub struct Outcome {
     pub frames: Vec<LogEntry>,
     pub projected: bool,
     pub trim_due: bool,
+    /// Changes recorded for the mirror object.
+    pub mirrored: usize,
 }
 
 impl Outcome {
@@ -46,6 +49,7 @@ struct Committed {
     counters: Counters,
     frames: Vec<LogEntry>,
     projected: bool,
+    mirrored: usize,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +98,7 @@ fn persist_counters(sh: &Shared, c: &Counters) -> Result<()> {
     sh.meta_set_all(vec![("seq", si(c.seq as i64)), ("rev", si(c.rev))])
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply_message(
     sh: &Shared,
     connector: &str,
@@ -101,6 +106,8 @@ fn apply_message(
     now: i64,
     c: &mut Counters,
     frames: &mut Vec<LogEntry>,
+    mirror: &MirrorFilter,
+    mirrored: &mut usize,
 ) -> Result<bool> {
     let fp = ev.fingerprint();
     if !first_receipt(sh, connector, &ev.idempotency_key, &fp, now)? {
@@ -139,6 +146,10 @@ fn apply_message(
             channel: channel.clone(),
             frame: Rc::from(frame),
         });
+        if mirror.wants(channel.as_deref()) {
+            handoff::record(sh, c.seq, connector, mid, change, mirror.version(), now)?;
+            *mirrored += 1;
+        }
     }
     c.rev += 1;
     sh.sql.exec(
@@ -170,7 +181,12 @@ fn apply_message(
     Ok(true)
 }
 
-pub fn commit_messages(shared: &Rc<Shared>, body: IngestMessages, now: i64) -> Result<Outcome> {
+pub fn commit_messages(
+    shared: &Rc<Shared>,
+    body: IngestMessages,
+    mirror: MirrorFilter,
+    now: i64,
+) -> Result<Outcome> {
     let sh = shared.clone();
     let (seq, rev) = {
         let log = shared.log.borrow();
@@ -181,8 +197,18 @@ pub fn commit_messages(shared: &Rc<Shared>, body: IngestMessages, now: i64) -> R
         let mut c = Counters { seq, rev };
         let mut frames = Vec::new();
         let (mut accepted, mut deduped, mut corrected) = (0u64, 0u64, 0u64);
+        let mut mirrored = 0usize;
         for (i, ev) in body.messages.iter().enumerate() {
-            if apply_message(&sh, connector, ev, now, &mut c, &mut frames)? {
+            if apply_message(
+                &sh,
+                connector,
+                ev,
+                now,
+                &mut c,
+                &mut frames,
+                &mirror,
+                &mut mirrored,
+            )? {
                 accepted += 1;
                 // Counted once per event: a resent batch dedupes and counts nothing.
                 if body.corrected.contains(&i) {
@@ -204,6 +230,7 @@ pub fn commit_messages(shared: &Rc<Shared>, body: IngestMessages, now: i64) -> R
             counters: c,
             frames,
             projected,
+            mirrored,
         })
     })?;
     Ok(finish(shared, committed))
@@ -225,6 +252,7 @@ fn finish(shared: &Rc<Shared>, done: Committed) -> Outcome {
         frames: done.frames,
         projected: done.projected,
         trim_due,
+        mirrored: done.mirrored,
     }
 }
 
@@ -260,6 +288,7 @@ fn apply_thread(
         counters: c,
         frames: Vec::new(),
         projected: false,
+        mirrored: 0,
     };
     let mut frames = Vec::new();
     let fp = event.fingerprint();
@@ -333,6 +362,7 @@ fn apply_thread(
         counters: c,
         frames,
         projected: true,
+        mirrored: 0,
     })
 }
 

@@ -25,6 +25,7 @@ pub mod api;
 pub mod client;
 mod diagnostics;
 mod feed;
+mod handoff;
 mod ingest;
 mod projection;
 mod routes;
@@ -53,6 +54,10 @@ impl DurableObject for TenantObject {
         // the moment the object wakes, rather than at the next alarm or maintenance run.
         if shared.init_error.is_none() && projection::pending(&shared).unwrap_or(0) > 0 {
             projection::kick(shared.clone());
+        }
+        // Likewise a handoff to the mirror object that had not been acknowledged.
+        if shared.init_error.is_none() && handoff::pending(&shared).unwrap_or(0) > 0 {
+            handoff::kick(shared.clone());
         }
         TenantObject { shared }
     }

@@ -10,7 +10,7 @@ use wasm_bindgen::JsValue;
 use worker::{Request, Response, Result};
 
 use super::state::Shared;
-use super::{api, diagnostics, feed, ingest, projection};
+use super::{api, diagnostics, feed, handoff, ingest, projection};
 use crate::durable_objects::js;
 
 type Answer = std::result::Result<Response, ApiError>;
@@ -40,8 +40,9 @@ async fn read_body<T: for<'de> Deserialize<'de>>(
 
 pub async fn ingest_messages(sh: &Rc<Shared>, req: &mut Request) -> Answer {
     let body: api::IngestMessages = read_body(req).await?;
+    let mirror = handoff::filter(sh, &body.connector_id, body.mirror).await;
     let now = crate::runtime::now_ms();
-    let outcome = ingest::commit_messages(sh, body, now).map_err(internal)?;
+    let outcome = ingest::commit_messages(sh, body, mirror, now).map_err(internal)?;
     after_commit(sh, &outcome);
     answer(&outcome.answer())
 }
@@ -58,6 +59,9 @@ pub async fn ingest_thread(sh: &Rc<Shared>, req: &mut Request) -> Answer {
 fn after_commit(sh: &Rc<Shared>, outcome: &ingest::Outcome) {
     if !outcome.frames.is_empty() {
         feed::enqueue(sh, outcome.frames.clone());
+    }
+    if outcome.mirrored > 0 {
+        handoff::kick(sh.clone());
     }
     if outcome.projected {
         projection::kick(sh.clone());
@@ -151,13 +155,23 @@ pub async fn alarm(sh: &Rc<Shared>) -> Result<Response> {
     if outbox_pending {
         projection::flush(sh.clone()).await;
     }
+    if handoff::pending(sh).unwrap_or(0) > 0 {
+        handoff::deliver(sh.clone()).await;
+    }
     let still_pending = projection::pending(sh).unwrap_or(0) > 0;
+    let handoff_pending = handoff::pending(sh).unwrap_or(0) > 0;
     let next = match (sockets > 0, still_pending) {
         (true, _) => Some(access_change.map_or(now + sh.settings.heartbeat_ms, |u| {
             u.min(now + sh.settings.heartbeat_ms)
         })),
         (false, true) => Some(now + projection::RETRY_MS),
         (false, false) => None,
+    };
+    // An unacknowledged handoff is retried soon, whatever else the alarm waits for.
+    let next = match (next, handoff_pending) {
+        (Some(n), true) => Some(n.min(now + handoff::RETRY_MS)),
+        (None, true) => Some(now + handoff::RETRY_MS),
+        (n, false) => n,
     };
     sh.feed.borrow_mut().alarm_at = next;
     if let Some(at) = next {

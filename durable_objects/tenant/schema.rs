@@ -3,7 +3,7 @@
 //! filters, and the record of what connectors sent wrong. Applied idempotently each time the
 //! object starts.
 
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 pub const DDL: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v)",
@@ -81,6 +81,16 @@ pub const DDL: &[&str] = &[
         created_at_corrected  INTEGER NOT NULL DEFAULT 0,
         last_rejected_at_ms   INTEGER
     ) WITHOUT ROWID",
+    // Changes of mapped source channels not yet acknowledged by the mirror object, written
+    // in the commit's transaction (owned by `handoff`).
+    "CREATE TABLE IF NOT EXISTS mirror_outbox (
+        seq             INTEGER PRIMARY KEY,
+        connector_id    TEXT NOT NULL,
+        message_id      TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        config_version  INTEGER NOT NULL,
+        committed_at_ms INTEGER NOT NULL
+    )",
     // Channel filters of connected subscribers, by the tag their sockets carry.
     "CREATE TABLE IF NOT EXISTS feed_filters (
         filter_id     TEXT PRIMARY KEY,

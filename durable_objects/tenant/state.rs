@@ -9,6 +9,7 @@ use serde_json::Value;
 use worker::{Env, Request, Result, SqlStorage, SqlStorageValue, State};
 
 use super::feed::FeedState;
+use super::handoff::HandoffState;
 use super::projection::ProjectionState;
 use super::schema;
 use super::sql::{si, sv};
@@ -34,6 +35,7 @@ pub struct Shared {
     pub log: RefCell<LogCounters>,
     pub feed: RefCell<FeedState>,
     pub projection: RefCell<ProjectionState>,
+    pub handoff: RefCell<HandoffState>,
 }
 
 /// What storage holds about the object itself.
@@ -104,6 +106,7 @@ impl Shared {
             }),
             feed: RefCell::new(FeedState::new(loaded.seq)),
             projection: RefCell::new(ProjectionState::default()),
+            handoff: RefCell::new(HandoffState::default()),
         }
     }
 

@@ -157,6 +157,10 @@ async fn ingest_messages(req: &mut Request, cx: &Cx) -> ApiResult {
             messages: batch.messages,
             corrected: batch.corrected,
             rejected: batch.rejected.clone(),
+            mirror: Some(api::MirrorRouting {
+                forward_enabled: row.forward_enabled != 0,
+                config_version: row.config_version,
+            }),
         })
         .await?;
     // Only after the object committed (a refused batch lands nothing), and after the answer:

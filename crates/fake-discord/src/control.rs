@@ -120,6 +120,10 @@ fn fault_json(f: &Fault) -> Value {
             v["kind"] = json!("latency");
             v["ms"] = json!(ms);
         }
+        FaultKind::Hold { ms } => {
+            v["kind"] = json!("hold");
+            v["ms"] = json!(ms);
+        }
         FaultKind::RateLimit {
             retry_after_ms,
             scope,
@@ -156,6 +160,9 @@ fn add_fault(st: &mut State, body: &Value) -> Result<Value, String> {
         Some("latency") => FaultKind::Latency {
             ms: u64_field(body, "ms").ok_or("latency needs ms")?,
         },
+        Some("hold") => FaultKind::Hold {
+            ms: u64_field(body, "ms").ok_or("hold needs ms")?,
+        },
         Some("429") | Some("rate_limit") => {
             let global = body.get("global").and_then(Value::as_bool).unwrap_or(false);
             FaultKind::RateLimit {
@@ -169,7 +176,7 @@ fn add_fault(st: &mut State, body: &Value) -> Result<Value, String> {
                 code: u64_field(body, "code"),
             }
         }
-        _ => return Err("kind must be status, latency or 429".into()),
+        _ => return Err("kind must be status, latency, hold or 429".into()),
     };
     let f = Fault {
         id: st.next_fault_id,

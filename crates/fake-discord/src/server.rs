@@ -137,7 +137,7 @@ fn guarded(app: &App, req: &Req, inner: impl FnOnce(&mut State, u64, u64) -> Res
         set_status(&mut st, seq, resp.status);
         return resp;
     }
-    let (latency, fault) = take_faults(&mut st, &req.method, &req.path);
+    let (latency, hold, fault) = take_faults(&mut st, &req.method, &req.path);
     if latency > 0 {
         drop(st);
         std::thread::sleep(Duration::from_millis(latency));
@@ -153,11 +153,16 @@ fn guarded(app: &App, req: &Req, inner: impl FnOnce(&mut State, u64, u64) -> Res
         st.invalid.record(now);
     }
     set_status(&mut st, seq, resp.status);
+    if hold > 0 {
+        drop(st);
+        std::thread::sleep(Duration::from_millis(hold));
+    }
     resp
 }
 
-fn take_faults(st: &mut State, method: &str, path: &str) -> (u64, Option<FaultKind>) {
+fn take_faults(st: &mut State, method: &str, path: &str) -> (u64, u64, Option<FaultKind>) {
     let mut latency = 0;
+    let mut hold = 0;
     let mut answer = None;
     for f in st.faults.iter_mut() {
         if !f.matches(method, path) {
@@ -169,6 +174,11 @@ fn take_faults(st: &mut State, method: &str, path: &str) -> (u64, Option<FaultKi
                 f.remaining -= 1;
             }
             FaultKind::Latency { .. } => {}
+            FaultKind::Hold { ms } if hold == 0 => {
+                hold = *ms;
+                f.remaining -= 1;
+            }
+            FaultKind::Hold { .. } => {}
             kind if answer.is_none() => {
                 answer = Some(kind.clone());
                 f.remaining -= 1;
@@ -177,7 +187,7 @@ fn take_faults(st: &mut State, method: &str, path: &str) -> (u64, Option<FaultKi
         }
     }
     st.faults.retain(|f| f.remaining > 0);
-    (latency, answer)
+    (latency, hold, answer)
 }
 
 fn fault_response(st: &State, req: &Req, kind: &FaultKind, seq: u64) -> Resp {
@@ -234,7 +244,7 @@ fn fault_response(st: &State, req: &Req, kind: &FaultKind, seq: u64) -> Resp {
             }
             r
         }
-        FaultKind::Latency { .. } => Resp::new(500),
+        FaultKind::Latency { .. } | FaultKind::Hold { .. } => Resp::new(500),
     }
 }
 
@@ -628,6 +638,51 @@ mod tests {
         let st = app.lock();
         let statuses: Vec<u16> = st.requests.iter().map(|r| r.status).collect();
         assert_eq!(statuses, [200, 502, 502, 200]);
+    }
+
+    #[test]
+    fn a_held_answer_arrives_late_but_the_post_took_effect_at_once() {
+        let app = std::sync::Arc::new(app());
+        let general = {
+            let st = app.lock();
+            st.channels
+                .values()
+                .find(|c| c.name == "general")
+                .map(|c| c.id)
+                .unwrap()
+        };
+        app.lock().faults.push(crate::state::Fault {
+            id: 1,
+            kind: FaultKind::Hold { ms: 300 },
+            method: Some("POST".into()),
+            path: Some("/messages".into()),
+            remaining: 1,
+        });
+        let url = format!("/api/v10/channels/{general}/messages");
+        let before = app.lock().messages.len();
+        let worker = {
+            let app = std::sync::Arc::clone(&app);
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let t = std::time::Instant::now();
+                let r = bot(
+                    &app,
+                    "POST",
+                    &url,
+                    json!({"content": "held", "allowed_mentions": {"parse": []}}),
+                );
+                (r.status, t.elapsed())
+            })
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            app.lock().messages.len(),
+            before + 1,
+            "the post exists before its answer"
+        );
+        let (status, took) = worker.join().unwrap();
+        assert_eq!(status, 200);
+        assert!(took >= Duration::from_millis(300));
     }
 
     #[test]

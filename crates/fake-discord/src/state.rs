@@ -255,6 +255,11 @@ pub enum FaultKind {
     Latency {
         ms: u64,
     },
+    /// The request takes effect, then its answer is held back `ms` (a lost or late
+    /// response: the client may give up while the message exists).
+    Hold {
+        ms: u64,
+    },
     RateLimit {
         retry_after_ms: u64,
         scope: String,

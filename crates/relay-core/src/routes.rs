@@ -288,6 +288,12 @@ pub enum AdminRoute {
         connector: String,
         route: DiscoveryRoute,
     },
+    /// `.../connectors/{connector}/mirroring[/...]`
+    Mirroring {
+        tenant: String,
+        connector: String,
+        route: MirroringRoute,
+    },
     /// `.../connectors/{connector}/rejections`
     Rejections {
         tenant: String,
@@ -467,6 +473,14 @@ impl AdminRoute {
                     route,
                 }
             }),
+            [c, "mirroring", rest @ ..] => MirroringRoute::matching(method, rest).map(|route| {
+                let (tenant, connector) = scoped(c);
+                Self::Mirroring {
+                    tenant,
+                    connector,
+                    route,
+                }
+            }),
             [c, noun @ ("discovery-requests" | "guilds" | "channels")] => {
                 DiscoveryRoute::matching(method, noun).map(|route| {
                     let (tenant, connector) = scoped(c);
@@ -587,6 +601,41 @@ impl SourcesRoute {
                     ("PUT", Self::Put { channel: s(ch) }),
                     ("DELETE", Self::Delete { channel: s(ch) }),
                 ],
+            ),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+/// A connector's mirroring panel (forwarding itself is `forward_enabled` on the connector).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MirroringRoute {
+    /// `GET .../mirroring`: targets, queue depth, retrying, dead letters, skips, recent jobs,
+    /// latency over the last hour.
+    Status,
+    /// `POST .../mirroring/requeue`: every dead-lettered job (of one target with
+    /// `{"target_channel_id"}`).
+    RequeueAll,
+    /// `POST .../mirroring/targets/{target}/dead/{job}/requeue`
+    RequeueOne { target: String, job: String },
+}
+
+impl MirroringRoute {
+    /// `segs` follow `.../connectors/{c}/mirroring`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(method, "GET", [("GET", Self::Status)]),
+            ["requeue"] => pick(method, "POST", [("POST", Self::RequeueAll)]),
+            ["targets", target, "dead", job, "requeue"] => pick(
+                method,
+                "POST",
+                [(
+                    "POST",
+                    Self::RequeueOne {
+                        target: s(target),
+                        job: s(job),
+                    },
+                )],
             ),
             _ => Err(RouteError::NotFound),
         }
@@ -1090,6 +1139,14 @@ mod tests {
         })
     }
 
+    fn mirroring(route: MirroringRoute) -> Route {
+        Route::Admin(AdminRoute::Mirroring {
+            tenant: T.into(),
+            connector: C.into(),
+            route,
+        })
+    }
+
     fn discovery(route: DiscoveryRoute) -> Route {
         Route::Admin(AdminRoute::Discovery {
             tenant: T.into(),
@@ -1167,6 +1224,12 @@ mod tests {
             mappings(MappingsRoute::Delete {
                 source: src.into(),
                 target: dst.into(),
+            }),
+            mirroring(MirroringRoute::Status),
+            mirroring(MirroringRoute::RequeueAll),
+            mirroring(MirroringRoute::RequeueOne {
+                target: dst.into(),
+                job: "7".into(),
             }),
             discovery(DiscoveryRoute::Request),
             discovery(DiscoveryRoute::Guilds),
@@ -1417,6 +1480,21 @@ mod tests {
                     }
                 }
             }
+            AdminRoute::Mirroring {
+                tenant,
+                connector,
+                route,
+            } => {
+                let base = format!("tenants/{tenant}/connectors/{connector}/mirroring");
+                match route {
+                    MirroringRoute::Status => ("GET", base),
+                    MirroringRoute::RequeueAll => ("POST", format!("{base}/requeue")),
+                    MirroringRoute::RequeueOne { target, job } => (
+                        "POST",
+                        format!("{base}/targets/{target}/dead/{job}/requeue"),
+                    ),
+                }
+            }
             AdminRoute::Discovery {
                 tenant,
                 connector,
@@ -1599,8 +1677,8 @@ mod tests {
         // One per leaf variant: an entry dropped from the list fails here.
         // 30 connector/feed/admin, 11 account, 6 tiers and visibility, 9 customers, 3 Discord
         // client, 9 catalog, 1 Sell.app webhook, 8 + 7 payments, 1 media object + 2 admin media,
-        // 8 seats, 2 shop.
-        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9 + 1 + 8 + 7 + 3 + 8 + 2);
+        // 8 seats, 2 shop, 3 mirroring.
+        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9 + 1 + 8 + 7 + 3 + 8 + 2 + 3);
     }
 
     /// Every other method on a route's path is refused with the path's full method list, and

@@ -853,6 +853,62 @@ impl TargetQueue {
         }
     }
 
+    /// Applies the failure of a call the runtime had to make *before* the job's own step (the
+    /// target's webhook, the bot's identity): nothing of the job was sent, so an attempt
+    /// already in doubt stays in doubt. Successes are not reported here.
+    pub fn report_unsent(
+        &mut self,
+        claim: &Claim,
+        result: SendResult,
+        now_ms: i64,
+        jitter: f64,
+    ) -> Result<Next, MirrorError> {
+        self.head_for(claim, now_ms)?;
+        let failure = |code: &str, reason: &str, discord_code: Option<u32>| Failure {
+            error_code: code.to_string(),
+            reason: reason.to_string(),
+            discord_code,
+            at_ms: now_ms,
+        };
+        match result {
+            SendResult::NotBefore { at_ms } => {
+                self.release(at_ms.max(now_ms));
+                Ok(Next::RetryAt(at_ms.max(now_ms)))
+            }
+            SendResult::Stopped { reason } => {
+                let job = self.jobs.front_mut().expect("head");
+                job.last_error = Some(failure("discord_stopped", &reason, None));
+                let at = now_ms + STOPPED_RECHECK_MS;
+                self.release(at);
+                Ok(Next::RetryAt(at))
+            }
+            SendResult::Transient { reason } => {
+                let job = self.jobs.front_mut().expect("head");
+                job.failures += 1;
+                job.last_error = Some(failure("discord_transient", &reason, None));
+                if job.failures >= MAX_FAILURES {
+                    let f = failure(
+                        "retries_exhausted",
+                        &format!("{} transient failures; last: {reason}", job.failures),
+                        None,
+                    );
+                    return Ok(self.dead_letter(f));
+                }
+                let at = now_ms + backoff_ms(job.failures, jitter);
+                self.release(at);
+                Ok(Next::RetryAt(at))
+            }
+            SendResult::Permanent {
+                error_code,
+                reason,
+                discord_code,
+            } => Ok(self.dead_letter(failure(&error_code, &reason, discord_code))),
+            SendResult::Posted { .. } | SendResult::Edited { .. } | SendResult::Deleted => Err(
+                MirrorError::UnexpectedReport("a success is not reported as unsent"),
+            ),
+        }
+    }
+
     /// An edit whose outcome is unknown may or may not have replaced the part's files: only
     /// those both versions keep are certainly there, and the part must be edited again.
     fn settle_in_doubt(&mut self, m: &MessageId, att: &Attempt, now_ms: i64) {

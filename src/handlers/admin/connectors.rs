@@ -92,6 +92,9 @@ pub async fn handle(
                 .await
                 .or_unavailable("connector update")?;
             crate::auth::forget(t, &c);
+            if patch.forward_enabled.is_some() {
+                super::mirroring::invalidate(cx, t).await;
+            }
             Ok(http::ok(
                 &cx.cid,
                 200,

@@ -81,6 +81,7 @@ pub async fn handle(
                 .upsert(t, c, source.as_str(), target.as_str(), &m, cx.now)
                 .await
                 .or_unavailable("mapping upsert")?;
+            super::mirroring::invalidate(cx, t).await;
             let row = reload(db, t, c).await?;
             let mapping = db
                 .mappings()
@@ -110,6 +111,7 @@ pub async fn handle(
             {
                 return Err(ApiError::not_found("no such mapping").with_code("mapping_not_found"));
             }
+            super::mirroring::invalidate(cx, t).await;
             let row = reload(db, t, c).await?;
             Ok(http::ok(
                 &cx.cid,

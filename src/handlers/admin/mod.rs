@@ -17,6 +17,7 @@ mod feed_stats;
 mod lookup;
 mod mappings;
 mod media;
+mod mirroring;
 mod payments;
 mod rejections;
 mod seats;
@@ -57,6 +58,11 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult 
             connector,
             route,
         } => mappings::handle(req, cx, &db, &tenant, &connector, route).await,
+        AdminRoute::Mirroring {
+            tenant,
+            connector,
+            route,
+        } => mirroring::handle(req, cx, &db, &tenant, &connector, route).await,
         AdminRoute::Discovery {
             tenant,
             connector,

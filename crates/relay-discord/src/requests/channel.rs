@@ -245,3 +245,119 @@ impl Endpoint for GetChannelMessages {
         ))
     }
 }
+
+const MESSAGE: &str = "/channels/{channel_id}/messages/{message_id}";
+
+/// `PATCH /channels/{channel_id}/messages/{message_id}`: a message the bot posted (the
+/// `embed` style's card). Like webhook edits, `allowed_mentions` is always sent because
+/// Discord parses mentions again on every edit, and `attachments` lists every file kept.
+#[derive(Debug, Clone)]
+pub struct UpdateMessage {
+    pub channel_id: Id<ChannelMarker>,
+    pub message_id: Id<MessageMarker>,
+    /// `Some("")` clears the content.
+    pub content: Option<String>,
+    pub embeds: Option<Vec<Embed>>,
+    pub allowed_mentions: AllowedMentions,
+    pub keep_attachments: Option<Vec<Id<twilight_model::id::marker::AttachmentMarker>>>,
+    pub files: Vec<File>,
+    pub max_file_bytes: usize,
+}
+
+impl UpdateMessage {
+    pub fn new(channel_id: Id<ChannelMarker>, message_id: Id<MessageMarker>) -> Self {
+        UpdateMessage {
+            channel_id,
+            message_id,
+            content: None,
+            embeds: None,
+            allowed_mentions: no_mentions(),
+            keep_attachments: None,
+            files: Vec::new(),
+            max_file_bytes: validate::DEFAULT_FILE_BYTES_MAX,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct KeptAttachment<'a> {
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filename: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct UpdateMessageBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    embeds: Option<&'a [Embed]>,
+    allowed_mentions: &'a AllowedMentions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachments: Option<Vec<KeptAttachment<'a>>>,
+}
+
+impl Endpoint for UpdateMessage {
+    type Output = Message;
+
+    fn request(&self) -> Result<Request, DiscordError> {
+        if let Some(c) = &self.content {
+            validate::content(c)?;
+        }
+        if let Some(e) = &self.embeds {
+            validate::embeds(e)?;
+        }
+        validate::files(&self.files, self.max_file_bytes)?;
+        if !self.files.is_empty() && self.keep_attachments.is_none() {
+            return Err(DiscordError::invalid(
+                "attachments_unspecified",
+                "keep_attachments",
+                "adding files to an edit replaces the attachment list: say which to keep",
+            ));
+        }
+        let req = channel_request(
+            Method::Patch,
+            self.channel_id,
+            &format!("/messages/{}", self.message_id),
+            MESSAGE,
+        );
+        let body = UpdateMessageBody {
+            content: self.content.as_deref(),
+            embeds: self.embeds.as_deref(),
+            allowed_mentions: &self.allowed_mentions,
+            attachments: self.keep_attachments.as_ref().map(|keep| {
+                keep.iter()
+                    .map(|id| KeptAttachment {
+                        id: id.to_string(),
+                        filename: None,
+                    })
+                    .chain(self.files.iter().enumerate().map(|(n, f)| KeptAttachment {
+                        id: n.to_string(),
+                        filename: Some(&f.filename),
+                    }))
+                    .collect()
+            }),
+        };
+        message_body(req, &body, &self.files)
+    }
+}
+
+/// `DELETE /channels/{channel_id}/messages/{message_id}`.
+#[derive(Debug, Clone)]
+pub struct DeleteMessage {
+    pub channel_id: Id<ChannelMarker>,
+    pub message_id: Id<MessageMarker>,
+}
+
+impl Endpoint for DeleteMessage {
+    type Output = super::base::NoContent;
+
+    fn request(&self) -> Result<Request, DiscordError> {
+        Ok(channel_request(
+            Method::Delete,
+            self.channel_id,
+            &format!("/messages/{}", self.message_id),
+            MESSAGE,
+        ))
+    }
+}

@@ -15,7 +15,10 @@ mod webhook;
 
 pub use base::*;
 
-pub use channel::{CreateMessage, CreateThread, GetChannel, GetChannelMessages, MessageNonce};
+pub use channel::{
+    CreateMessage, CreateThread, DeleteMessage, GetChannel, GetChannelMessages, MessageNonce,
+    UpdateMessage,
+};
 pub use guild::{
     AddGuildMember, AddMemberRole, AddedMember, GetGuild, GetGuildChannels, GetGuildMembers,
     GetGuildRoles, GetMember, RemoveMember, RemoveMemberRole,

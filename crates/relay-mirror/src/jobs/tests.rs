@@ -1214,3 +1214,77 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_failed_preparation_keeps_a_post_in_doubt_and_counts_like_a_failure() {
+    let mut q = TargetQueue::new();
+    let mut ch = Channel::default();
+    let r = rendered(&[("BTC long", &[])]);
+    q.enqueue(&mid(1), ChangeKind::Create, T0);
+    q.enqueue(&mid(2), ChangeKind::Create, T0);
+    let claim = q.claim(T0, LEASE_MS).unwrap();
+    let Action::Send(s) = q.plan(&claim, Desired::Parts(&r), &hook(), T0).unwrap() else {
+        panic!("a post")
+    };
+    // The post lands, then the process dies before the report.
+    let _ = ch.apply(&s.step, Some(&r), T0);
+    let later = T0 + LEASE_MS + 1;
+    let claim = q.claim(later, LEASE_MS).unwrap();
+    // Re-creating the webhook is rate limited: the head waits, nothing else moves ahead.
+    let next = q
+        .report_unsent(
+            &claim,
+            SendResult::NotBefore { at_ms: later + 500 },
+            later,
+            0.0,
+        )
+        .unwrap();
+    assert_eq!(next, Next::RetryAt(later + 500));
+    assert!(q.claim(later + 499, LEASE_MS).is_none());
+    let claim = q.claim(later + 500, LEASE_MS).unwrap();
+    assert_eq!(claim.message_id, mid(1));
+    assert!(
+        matches!(
+            q.plan(&claim, Desired::Parts(&r), &hook(), later + 500)
+                .unwrap(),
+            Action::Lookup(_)
+        ),
+        "the post is still in doubt: it is looked for, not made again"
+    );
+    // A transient failure counts and backs off; a permanent one dead-letters the head only.
+    let t = later + 500;
+    let Next::RetryAt(at) = q
+        .report_unsent(
+            &claim,
+            SendResult::Transient {
+                reason: "503".into(),
+            },
+            t,
+            0.0,
+        )
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(at > t);
+    assert_eq!(q.jobs[0].failures, 1);
+    let claim = q.claim(at, LEASE_MS).unwrap();
+    let next = q
+        .report_unsent(
+            &claim,
+            SendResult::Permanent {
+                error_code: "discord_missing_permissions".into(),
+                reason: "Missing Permissions".into(),
+                discord_code: Some(50_013),
+            },
+            at,
+            0.0,
+        )
+        .unwrap();
+    assert!(matches!(next, Next::DeadLettered(_)));
+    assert_eq!(q.dead[0].job.message_id, mid(1));
+    assert_eq!(q.claim(at, LEASE_MS).unwrap().message_id, mid(2));
+    assert!(q
+        .report_unsent(&claim, SendResult::Deleted, at, 0.0)
+        .is_err());
+}

@@ -1,0 +1,76 @@
+//! The typed caller of a tenant's mirror object: from the tenant object (the handoff), the
+//! edge (the admin API) and the scheduled maintenance.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::{Env, Headers, Method, Request, RequestInit, Stub};
+
+use super::api;
+
+/// The Durable Object binding (`wrangler.toml`).
+pub const BINDING: &str = "MIRROR";
+
+pub struct MirrorClient {
+    stub: Stub,
+    tenant_key: String,
+}
+
+impl MirrorClient {
+    /// One object per tenant, named by the tenant key.
+    pub fn new(env: &Env, tenant_key: &str) -> worker::Result<Self> {
+        Ok(MirrorClient {
+            stub: env
+                .durable_object(BINDING)?
+                .get_by_name(&format!("mirror:{tenant_key}"))?,
+            tenant_key: tenant_key.to_string(),
+        })
+    }
+
+    pub async fn deliver(&self, body: &api::Deliver) -> worker::Result<api::Delivered> {
+        self.call(Method::Post, api::DELIVER, Some(body)).await
+    }
+
+    pub async fn status(&self, connector_id: &str) -> worker::Result<api::Status> {
+        let path = format!("{}?connector_id={connector_id}", api::STATUS);
+        self.call::<(), _>(Method::Get, &path, None).await
+    }
+
+    pub async fn requeue(&self, body: &api::Requeue) -> worker::Result<api::Requeued> {
+        self.call(Method::Post, api::REQUEUE, Some(body)).await
+    }
+
+    pub async fn invalidate(&self) -> worker::Result<serde_json::Value> {
+        self.call::<(), _>(Method::Post, api::INVALIDATE, None)
+            .await
+    }
+
+    pub async fn maintenance(&self, body: &api::Maintenance) -> worker::Result<api::Retained> {
+        self.call(Method::Post, api::MAINTENANCE, Some(body)).await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> worker::Result<T> {
+        let headers = Headers::new();
+        headers.set("content-type", "application/json")?;
+        headers.set("x-tenant-key", &self.tenant_key)?;
+        let mut init = RequestInit::new();
+        init.with_method(method).with_headers(headers);
+        if let Some(body) = body {
+            init.with_body(Some(serde_json::to_string(body)?.into()));
+        }
+        let req = Request::new_with_init(&format!("https://mirror.internal{path}"), &init)?;
+        let mut resp = self.stub.fetch_with_request(req).await?;
+        let status = resp.status_code();
+        let text = resp.text().await?;
+        if !(200..300).contains(&status) {
+            return Err(worker::Error::RustError(format!(
+                "mirror object answered {status}: {text}"
+            )));
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+}
