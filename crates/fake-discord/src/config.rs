@@ -3,11 +3,7 @@
 use crate::ratelimit::Window;
 use crate::state::Settings;
 
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub listen: fake_http::Listen,
-    pub settings: Settings,
-}
+pub type Config = fake_http::Config<Settings>;
 
 pub const USAGE: &str = "\
 fake-discord: a local stand-in for Discord's REST API, OAuth2 and CDN
@@ -39,8 +35,7 @@ USAGE: fake-discord [FLAGS]
 ";
 
 pub fn parse(args: &[String]) -> Result<Config, String> {
-    let mut s = Settings::new();
-    let listen = fake_http::flags::parse(args, USAGE, |name, value| {
+    let cfg = fake_http::flags::parse(args, USAGE, Settings::new(), |s, name, value| {
         let num = |v: String| -> Result<u64, String> {
             v.parse::<u64>()
                 .map_err(|_| format!("{name}: not a number: {v}"))
@@ -71,10 +66,6 @@ pub fn parse(args: &[String]) -> Result<Config, String> {
         }
         Ok(true)
     })?;
-    let cfg = Config {
-        listen,
-        settings: s,
-    };
     if cfg.settings.bot_token.trim().is_empty() {
         return Err("--bot-token must not be empty".into());
     }
@@ -84,10 +75,7 @@ pub fn parse(args: &[String]) -> Result<Config, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
+    use fake_http::flags::args;
 
     #[test]
     fn defaults_and_flags() {

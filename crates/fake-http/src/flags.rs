@@ -24,14 +24,27 @@ impl Default for Listen {
     }
 }
 
-/// Reads `args`: the common flags into the returned [`Listen`], every other flag through
-/// `own(name, value)`, which returns `Ok(false)` for a flag it does not know (then the error
-/// names it, followed by `usage`). `value()` takes the flag's value, inline or the next word.
-pub fn parse(
+/// A fake's command line: where it listens, and its service's settings.
+#[derive(Debug, Clone)]
+pub struct Config<S> {
+    pub listen: Listen,
+    pub settings: S,
+}
+
+/// Reads `args` over `settings` (the fake's defaults): the common flags into
+/// [`Config::listen`], every other flag through `own(settings, name, value)`, which returns
+/// `Ok(false)` for a flag it does not know (then the error names it, followed by `usage`).
+/// `value()` takes the flag's value, inline or the next word.
+pub fn parse<S>(
     args: &[String],
     usage: &str,
-    mut own: impl FnMut(&str, &mut dyn FnMut() -> Result<String, String>) -> Result<bool, String>,
-) -> Result<Listen, String> {
+    mut settings: S,
+    mut own: impl FnMut(
+        &mut S,
+        &str,
+        &mut dyn FnMut() -> Result<String, String>,
+    ) -> Result<bool, String>,
+) -> Result<Config<S>, String> {
     let mut listen = Listen::default();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -55,58 +68,54 @@ pub fn parse(
             "--public-url" => listen.public_url = Some(value()?.trim_end_matches('/').to_string()),
             "--verbose" => listen.verbose = true,
             other => {
-                if !own(other, &mut value)? {
+                if !own(&mut settings, other, &mut value)? {
                     return Err(format!("unknown flag {other}\n\n{usage}"));
                 }
             }
         }
     }
-    Ok(listen)
+    Ok(Config { listen, settings })
+}
+
+/// A command line from words, as `std::env::args` would give it (for tests).
+pub fn args(words: &[&str]) -> Vec<String> {
+    words.iter().map(|s| s.to_string()).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
-
     #[test]
     fn common_flags_inline_or_next_and_the_rest_to_the_fake() {
-        let mut seen = Vec::new();
-        let l = parse(
-            &args(&[
-                "--port=9000",
-                "--public-url",
-                "http://x/",
-                "--name",
-                "n",
-                "--verbose",
-            ]),
-            "usage",
-            |name, value| {
-                seen.push((name.to_string(), value()?));
-                Ok(name == "--name")
-            },
-        )
+        let words = [
+            "--port=9000",
+            "--public-url",
+            "http://x/",
+            "--name",
+            "n",
+            "--verbose",
+        ];
+        let c = parse(&args(&words), "usage", Vec::new(), |seen, name, value| {
+            seen.push((name.to_string(), value()?));
+            Ok(name == "--name")
+        })
         .unwrap();
+        let l = &c.listen;
         assert_eq!((l.host.as_str(), l.port), ("127.0.0.1", 9000));
         assert_eq!(l.public_url.as_deref(), Some("http://x"));
         assert!(l.verbose);
-        assert_eq!(seen, [("--name".to_string(), "n".to_string())]);
+        assert_eq!(c.settings, [("--name".to_string(), "n".to_string())]);
+        let refuse = |_: &mut (), _: &str, _: &mut dyn FnMut() -> Result<String, String>| Ok(false);
         for bad in [
             &["--nope"][..],
             &["--port"],
             &["--port", "70000"],
             &["--port", "x"],
         ] {
-            assert!(
-                parse(&args(bad), "usage", |_, _| Ok(false)).is_err(),
-                "{bad:?}"
-            );
+            assert!(parse(&args(bad), "usage", (), refuse).is_err(), "{bad:?}");
         }
-        let e = parse(&args(&["--nope"]), "the usage", |_, _| Ok(false)).unwrap_err();
+        let e = parse(&args(&["--nope"]), "the usage", (), refuse).unwrap_err();
         assert!(
             e.starts_with("unknown flag --nope") && e.ends_with("the usage"),
             "{e}"

@@ -9,7 +9,7 @@ pub mod message;
 pub mod server;
 pub mod time;
 
-pub use flags::Listen;
+pub use flags::{Config, Listen};
 pub use message::{Req, Resp};
 
 use std::sync::{Mutex, MutexGuard};

@@ -1,10 +1,6 @@
 //! Command-line flags.
 
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub listen: fake_http::Listen,
-    pub settings: Settings,
-}
+pub type Config = fake_http::Config<Settings>;
 
 /// What the control API can change at run time too.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +49,7 @@ USAGE: fake-sellapp [FLAGS]
 ";
 
 pub fn parse(args: &[String]) -> Result<Config, String> {
-    let mut s = Settings::default();
-    let listen = fake_http::flags::parse(args, USAGE, |name, value| {
+    let cfg = fake_http::flags::parse(args, USAGE, Settings::default(), |s, name, value| {
         match name {
             "--target" => {
                 let v = value()?;
@@ -81,10 +76,6 @@ pub fn parse(args: &[String]) -> Result<Config, String> {
         }
         Ok(true)
     })?;
-    let cfg = Config {
-        listen,
-        settings: s,
-    };
     for (flag, v) in [
         ("--webhook-secret", &cfg.settings.webhook_secret),
         ("--api-token", &cfg.settings.api_token),
@@ -99,10 +90,7 @@ pub fn parse(args: &[String]) -> Result<Config, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
+    use fake_http::flags::args;
 
     #[test]
     fn flags() {

@@ -4,27 +4,9 @@
 use super::rule::Rule;
 
 const MIN: i64 = 60_000;
-pub const LOGIN_PER_ACCOUNT: Rule = Rule {
-    limit: 10,
-    window_ms: 15 * MIN,
-};
-pub const LOGIN_PER_IP: Rule = Rule {
-    limit: 50,
-    window_ms: 15 * MIN,
-};
-pub const SIGNUP_PER_IP: Rule = Rule {
-    limit: 20,
-    window_ms: 60 * MIN,
-};
-pub const SIGNUP_PER_ACCOUNT: Rule = Rule {
-    limit: 5,
-    window_ms: 60 * MIN,
-};
-pub const RESET_PER_ACCOUNT: Rule = Rule {
-    limit: 5,
-    window_ms: 60 * MIN,
-};
-pub const RESET_PER_IP: Rule = Rule {
-    limit: 20,
-    window_ms: 60 * MIN,
-};
+pub const LOGIN_PER_ACCOUNT: Rule = Rule::per(10, 15 * MIN);
+pub const LOGIN_PER_IP: Rule = Rule::per(50, 15 * MIN);
+pub const SIGNUP_PER_IP: Rule = Rule::per(20, 60 * MIN);
+pub const SIGNUP_PER_ACCOUNT: Rule = Rule::per(5, 60 * MIN);
+pub const RESET_PER_ACCOUNT: Rule = Rule::per(5, 60 * MIN);
+pub const RESET_PER_IP: Rule = Rule::per(20, 60 * MIN);
