@@ -90,7 +90,8 @@ test('a customer buys on the shop; the return page turns active as the webhook l
   await page.fill('input[name="email"]', email);
   await page.fill('input[name="password"]', PASSWORD);
   await page.click('button[type="submit"]');
-  await page.waitForSelector('#subscription');
+  // The card is in the page before the account's access has loaded into it.
+  await page.waitForSelector('#subscription .sub-status[data-status="none"]');
   assert.match(await page.textContent('#subscription'), /No active subscription/);
 
   await page.click('#subscription a:has-text("See plans")');
@@ -131,6 +132,7 @@ test('a customer buys on the shop; the return page turns active as the webhook l
   } catch { /* already on the dashboard: the recorded states below say what it showed */ }
 
   await page.waitForSelector('#signals li', { timeout: 20_000 });
+  await page.waitForSelector('#subscription .tier[data-tier="basic"]');
   assert.equal(new URL(page.url()).pathname, '/t/shopdesk/');
   assert.deepEqual(await page.evaluate(() => window.__states), ['active'], 'pending, then active, then the dashboard');
   assert.match(await page.textContent('#subscription'), /Basic/);

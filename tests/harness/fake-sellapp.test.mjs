@@ -31,7 +31,7 @@ test('fake-sellapp: a purchase arrives as signed order.created then order.comple
   try {
     const { seed } = sellapp;
     assert.match(sellapp.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.deepEqual(sellapp.vars, { SELLAPP_API_BASE: `${sellapp.url}/api/v2`, SELLAPP_API_TOKEN: seed.api_token });
+    assert.deepEqual(sellapp.vars, { SELLAPP_API_BASE: `${sellapp.url}/api/v2`, SELLAPP_API_TOKEN: seed.api_token, SHOP_ALLOW_LOOPBACK_CHECKOUT: 'true' });
     await sellapp.control('config', { target_url: `${rx.url}/webhooks/sellapp/demo` });
     const bought = await sellapp.control('purchase', { email: 'demo@example.com', variant_id: 2001 });
     // The control call returns once the receiver has answered each delivery.
