@@ -4,4 +4,5 @@
 pub mod catalog;
 pub mod discord_gate;
 pub mod js;
+pub mod role_sync;
 pub mod tenant;

@@ -183,6 +183,7 @@ export function fakeDiscord({ args = [] } = {}) {
       DISCORD_BOT_TOKEN: seed.bot_token,
       DISCORD_CLIENT_ID: seed.client_id,
       DISCORD_CLIENT_SECRET: seed.client_secret,
+      DISCORD_AUTHORIZE_URL: `${seed.base_url}/oauth2/authorize`,
     }),
   });
 }

@@ -17,6 +17,7 @@ mod http;
 mod mail;
 mod maintenance;
 mod payments;
+mod role_sync;
 mod runtime;
 
 #[path = "../durable_objects/mod.rs"]
@@ -24,6 +25,7 @@ mod durable_objects;
 
 pub use durable_objects::catalog::CatalogObject;
 pub use durable_objects::discord_gate::DiscordGate;
+pub use durable_objects::role_sync::RoleSync;
 pub use durable_objects::tenant::TenantObject;
 
 #[event(fetch)]

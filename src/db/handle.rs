@@ -6,8 +6,8 @@ use worker::{D1Database, D1PreparedStatement, Env, Result};
 
 use super::{
     audit, catalog, connectors, customers, discovery, entitlements, flags, held_orders, mappings,
-    policies, resets, sellapp_secrets, sessions, signals, sources, tenants, throttle, tiers,
-    trial_claims, visibility, webhook_events,
+    policies, resets, role_sync, sellapp_secrets, sessions, signals, sources, tenants, throttle,
+    tiers, trial_claims, visibility, webhook_events,
 };
 
 pub struct Db {
@@ -132,6 +132,10 @@ impl Db {
 
     pub fn trial_claims(&self) -> trial_claims::TrialClaims<'_> {
         trial_claims::TrialClaims { db: self }
+    }
+
+    pub fn role_sync(&self) -> role_sync::RoleSync<'_> {
+        role_sync::RoleSync { db: self }
     }
 
     pub fn flags(&self) -> flags::Flags<'_> {

@@ -8,7 +8,9 @@
 //! `customers`, `sessions` (customer_sessions), `tiers`, `visibility` (channel_visibility),
 //! `entitlements`, `resets` (password_resets), `throttle` (auth_throttle) and `audit`
 //! (account_audit); for payments `sellapp_secrets`, `webhook_events`, `policies`
-//! (payment_policies), `held_orders`, `trial_claims` and `flags` (customer_flags). A change
+//! (payment_policies), `held_orders`, `trial_claims` and `flags` (customer_flags); for role
+//! sync `role_sync` (discord_links, discord_link_states, role_sync_settings, role_mappings,
+//! role_states, role_changes). A change
 //! that spans tables — a source removed with its mappings and a config bump — is one `batch`
 //! (a transaction) composed from each owner's statement builders, so it lands together or not
 //! at all.
@@ -26,6 +28,7 @@ pub mod held_orders;
 pub mod mappings;
 pub mod policies;
 pub mod resets;
+pub mod role_sync;
 pub mod sellapp_secrets;
 pub mod sessions;
 pub mod signals;

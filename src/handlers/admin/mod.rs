@@ -18,6 +18,7 @@ mod lookup;
 mod mappings;
 mod payments;
 mod rejections;
+mod role_sync;
 mod signals;
 mod sources;
 mod tenants;
@@ -80,6 +81,9 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult 
         }
         AdminRoute::Payments { tenant, route } => {
             payments::handle(req, cx, &db, &tenant, route).await
+        }
+        AdminRoute::RoleSync { tenant, route } => {
+            role_sync::handle(req, cx, &db, &tenant, route).await
         }
     }
 }
