@@ -13,6 +13,7 @@
 import { pagePath } from './client.js';
 import { changePasswordPanel, friendly } from './auth.js';
 import { createAlerts } from './alerts.js';
+import { discordPanel } from './discord.js';
 import { h, icon, link, replace, safeLink, safeUrl } from '../shared/dom.js';
 import { LiveFeed, SignalStore } from '../shared/feed.js';
 import { absoluteTime } from '../shared/format.js';
@@ -106,10 +107,12 @@ export async function renderDashboard(ctx) {
     list,
     historyFoot);
 
+  const discord = discordPanel(ctx);
   replace(main,
     h('h1', { class: 'sr-only' }, `Your dashboard · ${tenant}`),
     flash,
     h('div', { class: 'cards' }, subCard, visCard),
+    discord.el,
     feedPanel,
     changePasswordPanel(ctx),
     newPill);
@@ -584,6 +587,7 @@ export async function renderDashboard(ctx) {
 
   return () => {
     disposed = true;
+    discord.stop();
     stopFeed();
     for (const t of timers) clearInterval(t);
     window.removeEventListener('scroll', onScroll);

@@ -9,6 +9,7 @@ import { renderCatalog } from './catalog.js';
 import { renderConnector } from './connector/index.js';
 import { renderCustomer, renderCustomers } from './customers.js';
 import { renderPlans } from './plans.js';
+import { renderRoles } from './roles.js';
 import { renderDiscord } from './discord.js';
 import { renderSignIn } from './signin.js';
 import { renderTenant } from './tenant.js';
@@ -20,6 +21,7 @@ const ROUTES = [
   { name: 'customer', path: 't/:tenant/customers/:id', render: (root, ctx, p) => renderCustomer(root, ctx, p.tenant, p.id) },
   { name: 'customers', path: 't/:tenant/customers', render: (root, ctx, p) => renderCustomers(root, ctx, p.tenant) },
   { name: 'plans', path: 't/:tenant/plans', render: (root, ctx, p) => renderPlans(root, ctx, p.tenant) },
+  { name: 'roles', path: 't/:tenant/roles', render: (root, ctx, p) => renderRoles(root, ctx, p.tenant) },
   { name: 'discord', path: 'discord', render: (root, ctx) => renderDiscord(root, ctx) },
   { name: 'catalog-guild', path: 'catalog/:guild', render: (root, ctx, p) => renderCatalog(root, ctx, p.guild) },
   { name: 'catalog', path: 'catalog', render: (root, ctx) => renderCatalog(root, ctx) },

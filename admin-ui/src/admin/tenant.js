@@ -100,6 +100,7 @@ export async function renderTenant(root, { api, setCrumbs }, tenantKey) {
       h('div', { class: 'actions' },
         link(hashFor('t/:tenant/customers', { tenant: tenantKey }), 'Customers', { class: 'btn' }),
         link(hashFor('t/:tenant/plans', { tenant: tenantKey }), 'Plans and visibility', { class: 'btn' }),
+        link(hashFor('t/:tenant/roles', { tenant: tenantKey }), 'Discord roles', { class: 'btn' }),
         link(`/t/${encodeURIComponent(tenantKey)}/`, 'Customer pages', { class: 'btn' }),
         link(`/dashboard/?tenant=${encodeURIComponent(tenantKey)}`, 'Open live dashboard', { class: 'btn' }))),
     loadErrors,
