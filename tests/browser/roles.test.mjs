@@ -61,6 +61,13 @@ test('connect Discord through the authorize page; the dashboard shows the accoun
   assert.match(await page.textContent('#discord-roles'), /Demo Trading Community/);
   assert.deepEqual(await unlabelled(page), []);
   await screenshot(page, 'customer-discord-linked');
+  // The fake Discord's page shows the member with the role, as Discord would.
+  const discord = await chrome.newPage();
+  await discord.goto(`${fake}/`);
+  await discord.waitForSelector(`#members .mem[data-user="${user}"] .role[data-role="${roles.Basic}"]`);
+  assert.match(await discord.textContent(`#members .mem[data-user="${user}"]`), /Basic/);
+  await screenshot(discord, 'fake-discord-member-roles');
+  await discord.close();
 });
 
 test("the console's tier-role picker warns about a role the bot cannot manage", async () => {
