@@ -62,7 +62,9 @@ async function authorize(c, userId) {
     headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(),
   });
   assert.equal(res.status, 302);
-  return new URL(res.headers.get('location'));
+  const loc = new URL(res.headers.get('location'));
+  loc.scope = url.searchParams.get('scope');
+  return loc;
 }
 
 async function callback(c, loc, { cookie = c.cookie } = {}) {
@@ -283,6 +285,31 @@ describe('role sync', () => {
     const log = await requestsSince(fake, 0);
     const limited = log.filter((r) => r.status === 429 && r.path.includes('/members'));
     assert.deepEqual(limited.map((r) => `${r.method} ${r.path}`), []);
+  });
+
+  test('with auto-join on, linking adds the customer to the server (guilds.join)', async () => {
+    await settings({ lapse_action: 'remove_roles', grace_days: 0, auto_join: true });
+    try {
+      const c = await customer();
+      const user = await newUser('joiner', { member: false });
+      assert.equal(await memberRoles(user), null);
+      const loc = await authorize(c, user);
+      assert.equal(loc.scope, 'identify guilds.join');
+      assert.equal((await callback(c, loc)).get('discord'), 'linked');
+      assert.deepEqual(await memberRoles(user), [], 'added by PUT /guilds/{g}/members/{u} with the user token');
+      assert.equal((await grant(c, 'basic')).status, 201);
+      const st = await rolesBecome(c, user, [roles.Basic]);
+      assert.ok(st.changes.some((x) => x.action === 'join' && x.outcome === 'done'));
+      const put = (await requestsSince(fake, 0)).filter((r) => r.method === 'PUT' && r.path.endsWith(`/members/${user}`));
+      assert.equal(put.length, 1);
+      assert.equal(put[0].status, 201);
+    } finally {
+      await settings({ lapse_action: 'remove_roles', grace_days: 0, auto_join: false });
+    }
+    // Off again: the authorize URL asks for identify only.
+    const c = await customer();
+    const loc = await authorize(c, await newUser('plain'));
+    assert.equal(loc.scope, 'identify');
   });
 
   test('expiry keeps roles through the grace period, then removes them', async () => {

@@ -296,7 +296,16 @@ async fn link(req: &mut Request, cx: &Cx, db: &Db, tenant: &str) -> ApiResult<&'
         .await
         .or_unavailable("role sync settings")?;
     if settings.auto_join != 0 && token.has_scope("guilds.join") {
-        auto_join(cx, db, &app.discord, tenant, me.id, &token.access_token).await;
+        auto_join(
+            cx,
+            db,
+            &app.discord,
+            tenant,
+            customer,
+            me.id,
+            &token.access_token,
+        )
+        .await;
     }
     let mut users = vec![user];
     let reason = match previous {
@@ -332,6 +341,7 @@ async fn auto_join(
     db: &Db,
     discord: &Discord,
     tenant: &str,
+    customer: &str,
     user: twilight_model::id::Id<twilight_model::id::marker::UserMarker>,
     access_token: &str,
 ) {
@@ -372,7 +382,7 @@ async fn auto_join(
                     tenant,
                     guild_id: &g,
                     discord_user_id: &user.to_string(),
-                    customer_id: None,
+                    customer_id: Some(customer),
                     action: "join",
                     role_id: None,
                     reason: "auto-join on link",
