@@ -6,9 +6,10 @@
 //! added here without a handler fails to compile instead of answering 500 at run time. Each
 //! area's matcher sits beside its enum and sees only the segments below its prefix.
 //!
-//! Areas still to come, each a new [`Route`] variant with its own enum and matcher, its first
-//! segment added to [`API_TOP_LEVEL`] and to `run_worker_first` in `wrangler.toml`:
-//! - OAuth: `/oauth/discord/...`.
+//! A new area is a new [`Route`] variant with its own enum and matcher, its first segment added
+//! to [`API_TOP_LEVEL`] and to `run_worker_first` in `wrangler.toml`. Discord linking's OAuth2
+//! callback lives in the customer area (`/v1/account/{t}/discord/callback`): it needs the
+//! customer's session.
 
 /// Every route the worker answers, by area.
 #[derive(Debug, Clone, PartialEq, Eq)]
