@@ -380,29 +380,28 @@ impl Config {
 /// An entitlement row as role sync judges it: a revoked one ends when it was revoked — by a
 /// dispute (Sell.app) or an operator — and gets no grace; one that ran out is non-payment.
 fn domain(r: &EntitlementRow) -> Entitlement {
-    let revoked = r.status == "revoked";
-    Entitlement {
-        tier: TierId::new(r.tier_key.clone()),
-        starts_at_ms: r.starts_at,
-        ends_at_ms: Some(if revoked {
-            r.ends_at.min(r.updated_at)
+    let revoked = (r.status == "revoked").then(|| {
+        let cause = if r.source == "sellapp" {
+            EndCause::Dispute
         } else {
-            r.ends_at
-        }),
-        end_cause: revoked.then(|| {
-            if r.source == "sellapp" {
-                EndCause::Dispute
-            } else {
-                EndCause::OperatorRevoked
-            }
-        }),
-    }
+            EndCause::OperatorRevoked
+        };
+        (r.updated_at, cause)
+    });
+    Entitlement::from_record(
+        TierId::new(r.tier_key.clone()),
+        r.starts_at,
+        r.ends_at,
+        revoked,
+    )
 }
 
 /// Where the work stopped: Discord said "not before T" (or a fault asked for backoff).
 struct Wait {
     at: i64,
     why: String,
+    /// A fault (5xx, timeout, a refused token), not a rate limit: counts as an attempt.
+    fault: bool,
 }
 
 /// One step's context: D1, Discord, the config, the guild facts read so far.
@@ -423,14 +422,17 @@ fn wait_of(e: &SendError, now: i64) -> Option<Wait> {
         SendError::NotBefore { at_ms, .. } => Some(Wait {
             at: *at_ms,
             why: e.error_code().to_string(),
+            fault: false,
         }),
         SendError::Transient { retry_at_ms, .. } => Some(Wait {
             at: *retry_at_ms,
             why: e.error_code().to_string(),
+            fault: true,
         }),
         SendError::Stopped => Some(Wait {
             at: now + STOPPED_RETRY_MS,
             why: e.error_code().to_string(),
+            fault: true,
         }),
         SendError::Permanent(_) => None,
     }
@@ -463,6 +465,7 @@ impl Step<'_> {
             Err(e) => Err(wait_of(&e, self.now).unwrap_or(Wait {
                 at: self.now + STOPPED_RETRY_MS,
                 why: e.error_code().to_string(),
+                fault: true,
             })),
         }
     }
@@ -603,6 +606,7 @@ async fn reconcile_user(
             return Ok(Err(Wait {
                 at: step.now,
                 why: "budget".into(),
+                fault: false,
             }));
         }
         let desired = step.desired(standing.as_ref(), &guild);
@@ -979,11 +983,7 @@ pub async fn step(store: &Store, env: &Env) -> worker::Result<Option<i64>> {
             match r? {
                 Ok(next) => store.finish(&q, next)?,
                 Err(w) => {
-                    let attempt = if w.why == "budget" {
-                        q.attempt
-                    } else {
-                        q.attempt + 1
-                    };
+                    let attempt = if !w.fault { q.attempt } else { q.attempt + 1 };
                     if attempt > MAX_ATTEMPTS {
                         // Given up until the next pass or trigger; the state shows the error.
                         store.finish(&q, None)?;
@@ -1022,6 +1022,7 @@ pub async fn step(store: &Store, env: &Env) -> worker::Result<Option<i64>> {
                     wait = Some(Wait {
                         at: now,
                         why: "budget".into(),
+                        fault: false,
                     });
                     break 'rounds;
                 }

@@ -110,7 +110,7 @@ before(async () => {
   admin = ctx.admin;
   tenant = ctx.tenant;
   base = `/v1/admin/tenants/${tenant}`;
-  for (const [key, name, rank] of [['basic', 'Basic', 1], ['pro', 'Pro', 2], ['vip', 'VIP', 3]]) {
+  for (const [key, name, rank] of [['basic', 'Basic', 1], ['pro', 'Pro', 2], ['vip', 'VIP', 3], ['burst', 'Burst', 4]]) {
     assert.equal((await admin.post(`${base}/tiers`, { key, name, rank })).status, 201);
   }
   await refreshed(admin);
@@ -118,7 +118,7 @@ before(async () => {
   guild = st.guild_id;
   roles = Object.fromEntries(st.guilds[0].roles.map((r) => [r.name, r.id]));
   assert.equal((await admin.put(`/v1/admin/catalog/guilds/${guild}/tenant`, { tenant_key: tenant })).status, 200);
-  for (const [tier, rs] of [['basic', ['Basic']], ['pro', ['Premium']], ['vip', ['Premium', 'Moderators']]]) {
+  for (const [tier, rs] of [['basic', ['Basic']], ['pro', ['Premium']], ['vip', ['Premium', 'Moderators']], ['burst', ['Basic', 'Premium']]]) {
     const r = await admin.put(`${base}/role-sync/mappings/${guild}/${tier}`, { role_ids: rs.map((x) => roles[x]) });
     assert.equal(r.status, 200, r.text);
   }
@@ -285,6 +285,35 @@ describe('role sync', () => {
     const log = await requestsSince(fake, 0);
     const limited = log.filter((r) => r.status === 429 && r.path.includes('/members'));
     assert.deepEqual(limited.map((r) => `${r.method} ${r.path}`), []);
+  });
+
+  test('a burst of grants under a tight route limit is spread without an avoidable 429', async () => {
+    const people = [];
+    for (let i = 0; i < 6; i++) {
+      const c = await customer();
+      const user = await newUser('burst');
+      await link(c, user);
+      people.push([c, user]);
+    }
+    const saved = await control(fake, 'GET', '/limits');
+    const since = (await fakeState()).next_request_seq - 1;
+    await control(fake, 'POST', '/limits', { route: { limit: 2, window_ms: 1000 } });
+    try {
+      await Promise.all(people.map(([c]) => grant(c, 'burst')));
+      for (const [c, user] of people) await rolesBecome(c, user, [roles.Basic, roles.Premium], 120_000);
+    } finally {
+      await control(fake, 'POST', '/limits', { route: saved.route });
+    }
+    const log = (await requestsSince(fake, since)).filter((r) => r.path.includes('/guilds/'));
+    const limited = log.filter((r) => r.status === 429);
+    // At most the one answer per route that teaches the gate the tightened bucket.
+    const perRoute = new Map();
+    for (const r of limited) {
+      const key = `${r.method} ${r.path.replace(/\d{15,}/g, '{id}').split('?')[0]}`;
+      perRoute.set(key, (perRoute.get(key) ?? 0) + 1);
+    }
+    assert.ok([...perRoute.values()].every((n) => n <= 1), JSON.stringify([...perRoute]));
+    assert.ok(log.filter((r) => r.method === 'PUT' && r.path.includes('/roles/')).length >= 12);
   });
 
   test('with auto-join on, linking adds the customer to the server (guilds.join)', async () => {
