@@ -519,6 +519,7 @@ export async function renderDashboard(ctx) {
   // -- me -----------------------------------------------------------------------------------
 
   let refreshing = null;
+  let lastAccessKey = null;
   function refreshMe() {
     refreshing ??= (async () => {
       try {
@@ -530,6 +531,10 @@ export async function renderDashboard(ctx) {
         refreshing = null;
       }
       if (disposed) return;
+      // Access changed (a purchase, a grant, a revocation): the Discord roles follow it.
+      const accessKey = `${me.access?.tier?.key ?? '-'}:${me.access?.until_ms ?? ''}`;
+      if (lastAccessKey !== null && accessKey !== lastAccessKey) discord.refresh();
+      lastAccessKey = accessKey;
       channelNames = names();
       renderSubscription();
       renderVisibility();

@@ -5,7 +5,11 @@
 import { h, replace } from '../shared/dom.js';
 import { absoluteTime } from '../shared/format.js';
 
+// Polled only while something is on its way (a link just made, a change pending), then
+// slowly; a customer who never linked is not polled at all.
 const POLL_MS = 4_000;
+const IDLE_POLL_MS = 60_000;
+const ACTIVE_FOR_MS = 120_000;
 
 const OUTCOME = {
   linked: 'Your Discord account is connected. Your roles follow in a moment.',
@@ -38,7 +42,7 @@ function roleList(ids, names) {
 /** The panel; polls while it is on the page. Returns { el, stop }. */
 export function discordPanel(ctx) {
   const { account } = ctx;
-  const el = h('section', { class: 'panel discord-card', id: 'discord', attrs: { 'aria-labelledby': 'discord-title' } });
+  const el = h('section', { class: 'panel discord-card', id: 'discord', hidden: true, attrs: { 'aria-labelledby': 'discord-title' } });
   const params = new URLSearchParams(window.location.search);
   let notice = null;
   if (params.get('discord')) notice = { kind: 'ok', text: OUTCOME[params.get('discord')] ?? 'Discord updated.' };
@@ -53,6 +57,9 @@ export function discordPanel(ctx) {
   }
   let busy = false;
   let timer = null;
+  let stopped = false;
+  // Until when to poll quickly: after an outcome was shown, or a change the dashboard saw.
+  let activeUntil = notice ? Date.now() + ACTIVE_FOR_MS : 0;
 
   async function connect() {
     busy = true;
@@ -81,6 +88,8 @@ export function discordPanel(ctx) {
   function render(d) {
     const head = h('div', { class: 'panel-head' }, h('h2', { id: 'discord-title' }, 'Discord'));
     const flash = notice ? h('p', { class: ['notice', notice.kind], attrs: { role: 'status' } }, notice.text) : null;
+    // A deployment without Discord shows no Discord panel at all.
+    el.hidden = !d.configured && !notice;
     if (!d.configured) {
       replace(el, head, flash, h('p', { class: 'muted' }, 'Discord is not set up for this service yet.'));
       return;
@@ -112,16 +121,32 @@ export function discordPanel(ctx) {
       off);
   }
 
+  function schedule(d) {
+    clearTimeout(timer);
+    if (stopped || !d?.configured || !d.link) return;
+    const pending = (d.roles ?? []).length === 0 || d.roles.some((s) => s.status === 'pending');
+    const ms = pending || Date.now() < activeUntil ? POLL_MS : IDLE_POLL_MS;
+    timer = setTimeout(() => { if (!busy) load(); else schedule(d); }, ms);
+  }
+
   async function load() {
+    let d = null;
     try {
-      render(await account.api.get('/discord'));
+      d = await account.api.get('/discord');
+      render(d);
     } catch (err) {
+      el.hidden = false;
       replace(el, h('div', { class: 'panel-head' }, h('h2', { id: 'discord-title' }, 'Discord')),
         h('p', { class: 'notice error' }, err.message));
     }
+    schedule(d);
   }
 
   load();
-  timer = setInterval(() => { if (!busy) load(); }, POLL_MS);
-  return { el, stop: () => clearInterval(timer) };
+  return {
+    el,
+    // The dashboard saw the customer's access change: roles follow within seconds.
+    refresh: () => { activeUntil = Date.now() + ACTIVE_FOR_MS; load(); },
+    stop: () => { stopped = true; clearTimeout(timer); },
+  };
 }
