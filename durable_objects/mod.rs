@@ -5,5 +5,6 @@ pub mod catalog;
 pub mod discord_gate;
 pub mod js;
 pub mod mirror;
+pub mod role_sync;
 pub mod seats;
 pub mod tenant;

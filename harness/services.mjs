@@ -185,6 +185,7 @@ export function fakeDiscord({ args = [] } = {}) {
       DISCORD_CLIENT_SECRET: seed.client_secret,
       // Attachments in tests live on the fake's CDN: the media store may fetch from it.
       MEDIA_SOURCE_ORIGINS: seed.base_url,
+      DISCORD_AUTHORIZE_URL: `${seed.base_url}/oauth2/authorize`,
     }),
   });
 }

@@ -139,6 +139,11 @@ pub async fn enforce_at(
     customer: &str,
     cause: Cause,
 ) -> ApiResult<usize> {
+    if cause == Cause::Access {
+        // Every entitlement change passes here (payments, reconciliation, the expiry sweep,
+        // operator grants and revocations): the customer's Discord roles follow at once.
+        crate::role_sync::customer_changed(env, db, tenant, customer, "entitlement").await;
+    }
     let a = access(db, tenant, customer, now).await?;
     let channels = if cause != Cause::Disabled && !a.channels.is_empty() {
         Some(a.channels.clone())

@@ -81,8 +81,8 @@ pub async fn entitlement_changed(
             "changes": changes.iter().map(|c| json!({"entitlement_id": c.entitlement_id, "tier": c.tier, "kind": c.kind.as_str()})).collect::<Vec<_>>(),
         }),
     );
-    // Live sockets narrow or widen at once; a failure is logged by `enforce_at`, and the ticket
-    // scope still bounds the socket.
+    // Live sockets narrow or widen at once and role sync is told (both in `enforce_at`); a
+    // failure is logged there, and the ticket scope still bounds the socket.
     let closed = accounts::enforce_at(
         ctx.env,
         ctx.cid,
@@ -94,6 +94,5 @@ pub async fn entitlement_changed(
     )
     .await
     .unwrap_or(0);
-    // Role sync (issue 14) follows here.
     closed
 }

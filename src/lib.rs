@@ -20,6 +20,7 @@ mod maintenance;
 pub mod media;
 mod payments;
 mod reconcile;
+mod role_sync;
 mod runtime;
 
 #[path = "../durable_objects/mod.rs"]
@@ -28,6 +29,7 @@ mod durable_objects;
 pub use durable_objects::catalog::CatalogObject;
 pub use durable_objects::discord_gate::DiscordGate;
 pub use durable_objects::mirror::MirrorObject;
+pub use durable_objects::role_sync::RoleSync;
 pub use durable_objects::seats::SeatObject;
 pub use durable_objects::tenant::TenantObject;
 

@@ -40,6 +40,14 @@ pub async fn run(env: &Env, cron: &str) {
             return;
         }
     };
+    // Used or expired Discord link states (10 minutes) are only garbage a day later.
+    if let Err(e) = db.role_sync().purge_states(started).await {
+        log(
+            "error",
+            "maintenance: link state purge failed",
+            json!({"correlation_id": cid, "error": e.to_string()}),
+        );
+    }
     // Throttle windows last at most an hour; a day-old counter can only be garbage.
     if let Err(e) = db.throttle().purge_before(started - 86_400_000).await {
         log(

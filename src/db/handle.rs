@@ -6,8 +6,8 @@ use worker::{D1Database, D1PreparedStatement, Env, Result};
 
 use super::{
     audit, catalog, connectors, customers, discovery, entitlements, flags, held_orders, mappings,
-    media, policies, resets, seat_snapshots, seats, sellapp_secrets, sessions, signals, sources,
-    tenants, throttle, tiers, trial_claims, visibility, webhook_events,
+    media, policies, resets, role_sync, seat_snapshots, seats, sellapp_secrets, sessions, signals,
+    sources, tenants, throttle, tiers, trial_claims, visibility, webhook_events,
 };
 use super::{payment_settings, reconciliation_runs, sales, shop};
 
@@ -141,6 +141,10 @@ impl Db {
 
     pub fn seat_snapshots(&self) -> seat_snapshots::SeatSnapshots<'_> {
         seat_snapshots::SeatSnapshots { db: self }
+    }
+
+    pub fn role_sync(&self) -> role_sync::RoleSync<'_> {
+        role_sync::RoleSync { db: self }
     }
 
     pub fn flags(&self) -> flags::Flags<'_> {

@@ -11,7 +11,8 @@
 //! (payment_policies), `held_orders`, `trial_claims` and `flags` (customer_flags); for the media store `media`
 //! (media_attachments); for seats `seats` (seat_configs, seat_settings) and `seat_snapshots`; for the shop
 //! and reconciliation `payment_settings`, `shop` (shop_cards, shop_options), `sales`
-//! (payment_sales) and `reconciliation_runs`. A change
+//! (payment_sales) and `reconciliation_runs`; for role sync `role_sync` (discord_links,
+//! discord_link_states, role_sync_settings, role_mappings, role_states, role_changes). A change
 //! that spans tables — a source removed with its mappings and a config bump — is one `batch`
 //! (a transaction) composed from each owner's statement builders, so it lands together or not
 //! at all.
@@ -30,6 +31,7 @@ pub mod mappings;
 pub mod media;
 pub mod policies;
 pub mod resets;
+pub mod role_sync;
 pub mod seat_snapshots;
 pub mod seats;
 pub mod sellapp_secrets;

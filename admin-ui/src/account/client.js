@@ -41,6 +41,7 @@ export function createAccount(tenant, { onSignedOut, onCustomer } = {}) {
   const api = {
     get: (p) => raw.get(base + p),
     post: (p, b) => raw.post(base + p, b),
+    del: (p) => raw.del(base + p),
   };
   return {
     tenant,

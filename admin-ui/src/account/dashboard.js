@@ -13,6 +13,7 @@
 import { pagePath } from './client.js';
 import { changePasswordPanel, friendly } from './auth.js';
 import { createAlerts } from './alerts.js';
+import { discordPanel } from './discord.js';
 import { h, icon, link, replace, safeLink, safeUrl } from '../shared/dom.js';
 import { LiveFeed, SignalStore } from '../shared/feed.js';
 import { absoluteTime } from '../shared/format.js';
@@ -106,10 +107,12 @@ export async function renderDashboard(ctx) {
     list,
     historyFoot);
 
+  const discord = discordPanel(ctx);
   replace(main,
     h('h1', { class: 'sr-only' }, `Your dashboard · ${tenant}`),
     flash,
     h('div', { class: 'cards' }, subCard, visCard),
+    discord.el,
     feedPanel,
     changePasswordPanel(ctx),
     newPill);
@@ -516,6 +519,7 @@ export async function renderDashboard(ctx) {
   // -- me -----------------------------------------------------------------------------------
 
   let refreshing = null;
+  let lastAccessKey = null;
   function refreshMe() {
     refreshing ??= (async () => {
       try {
@@ -527,6 +531,10 @@ export async function renderDashboard(ctx) {
         refreshing = null;
       }
       if (disposed) return;
+      // Access changed (a purchase, a grant, a revocation): the Discord roles follow it.
+      const accessKey = `${me.access?.tier?.key ?? '-'}:${me.access?.until_ms ?? ''}`;
+      if (lastAccessKey !== null && accessKey !== lastAccessKey) discord.refresh();
+      lastAccessKey = accessKey;
       channelNames = names();
       renderSubscription();
       renderVisibility();
@@ -584,6 +592,7 @@ export async function renderDashboard(ctx) {
 
   return () => {
     disposed = true;
+    discord.stop();
     stopFeed();
     for (const t of timers) clearInterval(t);
     window.removeEventListener('scroll', onScroll);

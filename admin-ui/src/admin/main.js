@@ -10,6 +10,7 @@ import { renderConnector } from './connector/index.js';
 import { renderCustomer, renderCustomers } from './customers.js';
 import { renderPayments } from './payments.js';
 import { renderPlans } from './plans.js';
+import { renderRoles } from './roles.js';
 import { renderDiscord } from './discord.js';
 import { renderSeats } from './seats.js';
 import { renderSignIn } from './signin.js';
@@ -24,6 +25,7 @@ const ROUTES = [
   { name: 'seats', path: 't/:tenant/seats', render: (root, ctx, p) => renderSeats(root, ctx, p.tenant) },
   { name: 'plans', path: 't/:tenant/plans', render: (root, ctx, p) => renderPlans(root, ctx, p.tenant) },
   { name: 'payments', path: 't/:tenant/payments', render: (root, ctx, p) => renderPayments(root, ctx, p.tenant) },
+  { name: 'roles', path: 't/:tenant/roles', render: (root, ctx, p) => renderRoles(root, ctx, p.tenant) },
   { name: 'discord', path: 'discord', render: (root, ctx) => renderDiscord(root, ctx) },
   { name: 'catalog-guild', path: 'catalog/:guild', render: (root, ctx, p) => renderCatalog(root, ctx, p.guild) },
   { name: 'catalog', path: 'catalog', render: (root, ctx) => renderCatalog(root, ctx) },

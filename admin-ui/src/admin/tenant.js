@@ -102,6 +102,7 @@ export async function renderTenant(root, { api, setCrumbs }, tenantKey) {
         link(hashFor('t/:tenant/plans', { tenant: tenantKey }), 'Plans and visibility', { class: 'btn' }),
         link(hashFor('t/:tenant/seats', { tenant: tenantKey }), 'Seats', { class: 'btn', id: 'seats-link' }),
         link(hashFor('t/:tenant/payments', { tenant: tenantKey }), 'Payments and shop', { class: 'btn' }),
+        link(hashFor('t/:tenant/roles', { tenant: tenantKey }), 'Discord roles', { class: 'btn' }),
         link(`/t/${encodeURIComponent(tenantKey)}/`, 'Customer pages', { class: 'btn' }),
         link(`/dashboard/?tenant=${encodeURIComponent(tenantKey)}`, 'Open live dashboard', { class: 'btn' }))),
     loadErrors,

@@ -336,10 +336,33 @@ fn view(st: &State, now: u64) -> Value {
             })
         })
         .collect();
+    // The people in the guild (not the bulk members) with their roles, highest first, so a
+    // person watching the demo sees role sync happen.
+    let members: Vec<Value> = g
+        .map(|g| {
+            g.members
+                .values()
+                .filter_map(|m| {
+                    let u = st.users.get(&m.user_id).filter(|u| u.generated.is_none())?;
+                    let mut roles: Vec<&Role> =
+                        m.roles.iter().filter_map(|r| g.roles.get(r)).collect();
+                    roles.sort_by_key(|r| std::cmp::Reverse(r.position));
+                    Some(json!({
+                        "id": u.id.to_string(),
+                        "name": u.global_name.clone().unwrap_or_else(|| u.username.clone()),
+                        "username": u.username,
+                        "bot": u.bot,
+                        "roles": roles.iter().map(|r| json!({"id": r.id.to_string(), "name": r.name, "color": r.color})).collect::<Vec<_>>(),
+                    }))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     json!({
         "guild": {"id": st.guild_id.to_string(), "name": g.map(|g| g.name.clone())},
         "channels": channels,
         "messages": messages,
+        "members": members,
     })
 }
 

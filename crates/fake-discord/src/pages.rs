@@ -153,7 +153,12 @@ pub fn index() -> Resp {
 }
 
 const INDEX_STYLE: &str = r#"
-body { display:grid; grid-template-columns: 240px 1fr; height:100vh; overflow:hidden; }
+body { display:grid; grid-template-columns: 240px 1fr 240px; height:100vh; overflow:hidden; }
+aside { background: var(--side); overflow-y:auto; padding: 0 12px 16px; }
+aside h2 { font-size:12px; text-transform:uppercase; color:var(--muted); margin:16px 0 8px; }
+.mem { padding:6px 0; border-bottom:1px solid #1f2023; }
+.mem .who { display:block; }
+.role { display:inline-block; font-size:11px; border:1px solid; border-radius:10px; padding:0 6px; margin:2px 2px 0 0; }
 nav { background: var(--side); overflow-y:auto; padding: 0 8px 16px; }
 nav h1 { font-size:15px; margin:0 -8px 8px; padding:14px 16px; border-bottom:1px solid #1f2023; }
 .cat { text-transform:uppercase; font-size:12px; font-weight:700; color:var(--muted); margin:16px 8px 4px; }
@@ -185,7 +190,8 @@ header .muted { font-weight:400; margin-left:8px; }
 "#;
 
 const INDEX_BODY: &str = r#"<nav><h1 id=guild>Fake Discord</h1><div id=chans></div></nav>
-<main><header><span id=title># </span><span class=muted id=topic></span></header><div id=msgs></div></main>"#;
+<main><header><span id=title># </span><span class=muted id=topic></span></header><div id=msgs></div></main>
+<aside><h2>Members</h2><div id=members></div></aside>"#;
 
 const INDEX_SCRIPT: &str = r#"
 let selected = localStorage.getItem('fake-discord-channel');
@@ -217,6 +223,8 @@ function render(v) {
     html += `<a class="${cls}" data-id="${c.id}">${icon(c.type)}${esc(c.name)}${c.message_count ? `<span class=n>${c.message_count}</span>` : ''}</a>`;
   }
   document.getElementById('chans').innerHTML = html;
+  const hex = c => c ? '#' + c.toString(16).padStart(6, '0') : '#99aab5';
+  document.getElementById('members').innerHTML = (v.members || []).map(m => `<div class=mem data-user="${esc(m.id)}"><span class=who>${esc(m.name)}${m.bot ? '<span class=tag>BOT</span>' : ''}</span><span class=muted>@${esc(m.username)}</span><div>${m.roles.map(r => `<span class=role data-role="${esc(r.id)}" style="border-color:${hex(r.color)};color:${hex(r.color)}">${esc(r.name)}</span>`).join('')}</div></div>`).join('');
   const ch = v.channels.find(c => c.id === selected) || {};
   document.getElementById('title').textContent = icon(ch.type) + (ch.name || '');
   document.getElementById('topic').textContent = ch.topic || '';

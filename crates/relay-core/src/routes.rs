@@ -6,9 +6,10 @@
 //! added here without a handler fails to compile instead of answering 500 at run time. Each
 //! area's matcher sits beside its enum and sees only the segments below its prefix.
 //!
-//! Areas still to come, each a new [`Route`] variant with its own enum and matcher, its first
-//! segment added to [`API_TOP_LEVEL`] and to `run_worker_first` in `wrangler.toml`:
-//! - OAuth: `/oauth/discord/...`.
+//! A new area is a new [`Route`] variant with its own enum and matcher, its first segment added
+//! to [`API_TOP_LEVEL`] and to `run_worker_first` in `wrangler.toml`. Discord linking's OAuth2
+//! callback lives in the customer area (`/v1/account/{t}/discord/callback`): it needs the
+//! customer's session.
 
 /// Every route the worker answers, by area.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,6 +237,8 @@ pub enum AccountRoute {
     FeedTicket,
     /// `GET .../signals`: history, paged with a cursor.
     Signals,
+    /// `.../discord[/...]`: linking the customer's Discord account.
+    Discord(DiscordLinkRoute),
 }
 
 impl AccountRoute {
@@ -254,6 +257,7 @@ impl AccountRoute {
             ["password-reset"] => post(Self::Reset),
             ["feed-tickets"] => post(Self::FeedTicket),
             ["signals"] => get(Self::Signals),
+            ["discord", rest @ ..] => DiscordLinkRoute::matching(method, rest).map(Self::Discord),
             _ => Err(RouteError::NotFound),
         }
     }
@@ -347,6 +351,12 @@ pub enum AdminRoute {
     Seats { tenant: String, route: SeatsRoute },
     /// `/v1/admin/seats/kill-switch`: the deployment-wide seat kill switch.
     SeatSwitch(SeatSwitchRoute),
+    /// `/v1/admin/tenants/{tenant}/role-sync/...`: tier roles, lapse settings, linked
+    /// accounts, role state and history, resync.
+    RoleSync {
+        tenant: String,
+        route: RoleSyncRoute,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -437,6 +447,12 @@ impl AdminRoute {
             }
             ["tenants", t, "media", rest @ ..] => {
                 AdminMediaRoute::matching(method, rest).map(|route| Self::Media {
+                    tenant: s(t),
+                    route,
+                })
+            }
+            ["tenants", t, "role-sync", rest @ ..] => {
+                RoleSyncRoute::matching(method, rest).map(|route| Self::RoleSync {
                     tenant: s(t),
                     route,
                 })
@@ -1109,6 +1125,100 @@ impl SeatSwitchRoute {
     }
 }
 
+/// Linking a customer's Discord account (issue 14), under `/v1/account/{t}/discord`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiscordLinkRoute {
+    /// `GET .../discord`: the linked account and its role state.
+    Status,
+    /// `DELETE .../discord`: unlink (our roles are taken back).
+    Unlink,
+    /// `POST .../discord/link-requests`: a fresh OAuth2 `state` and the authorize URL.
+    Start,
+    /// `GET .../discord/callback?code=&state=`: Discord sends the browser back here.
+    Callback,
+}
+
+impl DiscordLinkRoute {
+    /// `segs` follow `/v1/account/{t}/discord`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            [] => pick(
+                method,
+                "GET, DELETE",
+                [("GET", Self::Status), ("DELETE", Self::Unlink)],
+            ),
+            ["link-requests"] => pick(method, "POST", [("POST", Self::Start)]),
+            ["callback"] => pick(method, "GET", [("GET", Self::Callback)]),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
+/// Role sync's operator API, under `/v1/admin/tenants/{t}/role-sync`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleSyncRoute {
+    /// `GET .../settings`
+    Settings,
+    /// `PUT .../settings`: lapse action, grace, auto-join, drift cadence.
+    PutSettings,
+    /// `GET .../mappings`: tier → roles per guild.
+    Mappings,
+    /// `PUT .../mappings/{guild}/{tier}`: the tier's roles in that guild.
+    PutMapping { guild: String, tier: String },
+    /// `DELETE .../mappings/{guild}/{tier}`
+    DeleteMapping { guild: String, tier: String },
+    /// `GET .../members`: linked accounts with their role state per guild.
+    Members,
+    /// `GET .../members/{customer}`: one customer's link, state and history.
+    Member { customer: String },
+    /// `POST .../resync`: now, for one customer or one guild (a drift pass).
+    Resync,
+    /// `GET .../changes`: history of role changes.
+    Changes,
+    /// `GET .../status`: the reconciler's queue and passes.
+    Status,
+}
+
+impl RoleSyncRoute {
+    /// `segs` follow `/v1/admin/tenants/{t}/role-sync`.
+    fn matching(method: &str, segs: &[&str]) -> Matched<Self> {
+        match segs {
+            ["settings"] => pick(
+                method,
+                "GET, PUT",
+                [("GET", Self::Settings), ("PUT", Self::PutSettings)],
+            ),
+            ["mappings"] => pick(method, "GET", [("GET", Self::Mappings)]),
+            ["mappings", g, k] => pick(
+                method,
+                "PUT, DELETE",
+                [
+                    (
+                        "PUT",
+                        Self::PutMapping {
+                            guild: s(g),
+                            tier: s(k),
+                        },
+                    ),
+                    (
+                        "DELETE",
+                        Self::DeleteMapping {
+                            guild: s(g),
+                            tier: s(k),
+                        },
+                    ),
+                ],
+            ),
+            ["members"] => pick(method, "GET", [("GET", Self::Members)]),
+            ["members", c] => pick(method, "GET", [("GET", Self::Member { customer: s(c) })]),
+            ["resync"] => pick(method, "POST", [("POST", Self::Resync)]),
+            ["changes"] => pick(method, "GET", [("GET", Self::Changes)]),
+            ["status"] => pick(method, "GET", [("GET", Self::Status)]),
+            _ => Err(RouteError::NotFound),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1407,6 +1517,12 @@ mod tests {
                     AccountRoute::Reset => ("POST", "password-reset"),
                     AccountRoute::FeedTicket => ("POST", "feed-tickets"),
                     AccountRoute::Signals => ("GET", "signals"),
+                    AccountRoute::Discord(d) => match d {
+                        DiscordLinkRoute::Status => ("GET", "discord"),
+                        DiscordLinkRoute::Unlink => ("DELETE", "discord"),
+                        DiscordLinkRoute::Start => ("POST", "discord/link-requests"),
+                        DiscordLinkRoute::Callback => ("GET", "discord/callback"),
+                    },
                 };
                 (method, format!("/v1/account/{tenant}/{leaf}"))
             }
@@ -1427,6 +1543,27 @@ mod tests {
 
     fn admin_sample(route: &AdminRoute) -> (&'static str, String) {
         match route {
+            AdminRoute::RoleSync { tenant, route } => {
+                let base = format!("tenants/{tenant}/role-sync");
+                match route {
+                    RoleSyncRoute::Settings => ("GET", format!("{base}/settings")),
+                    RoleSyncRoute::PutSettings => ("PUT", format!("{base}/settings")),
+                    RoleSyncRoute::Mappings => ("GET", format!("{base}/mappings")),
+                    RoleSyncRoute::PutMapping { guild, tier } => {
+                        ("PUT", format!("{base}/mappings/{guild}/{tier}"))
+                    }
+                    RoleSyncRoute::DeleteMapping { guild, tier } => {
+                        ("DELETE", format!("{base}/mappings/{guild}/{tier}"))
+                    }
+                    RoleSyncRoute::Members => ("GET", format!("{base}/members")),
+                    RoleSyncRoute::Member { customer } => {
+                        ("GET", format!("{base}/members/{customer}"))
+                    }
+                    RoleSyncRoute::Resync => ("POST", format!("{base}/resync")),
+                    RoleSyncRoute::Changes => ("GET", format!("{base}/changes")),
+                    RoleSyncRoute::Status => ("GET", format!("{base}/status")),
+                }
+            }
             AdminRoute::Tenants(r) => match r {
                 TenantsRoute::List => ("GET", "tenants".into()),
                 TenantsRoute::Create => ("POST", "tenants".into()),
@@ -2027,5 +2164,56 @@ mod tests {
             let (_, path) = sample(&route);
             assert!(covered(&path), "{path} is not covered by run_worker_first");
         }
+    }
+}
+
+#[cfg(test)]
+mod role_sync_route_tests {
+    use super::*;
+
+    #[test]
+    fn discord_linking_and_role_sync_routes() {
+        let acc = |m, p| match_route(m, p);
+        assert_eq!(
+            acc("POST", "/v1/account/t1/discord/link-requests"),
+            Ok(Route::Account {
+                tenant: "t1".into(),
+                route: AccountRoute::Discord(DiscordLinkRoute::Start)
+            })
+        );
+        assert_eq!(
+            acc("DELETE", "/v1/account/t1/discord"),
+            Ok(Route::Account {
+                tenant: "t1".into(),
+                route: AccountRoute::Discord(DiscordLinkRoute::Unlink)
+            })
+        );
+        assert_eq!(
+            acc("POST", "/v1/account/t1/discord/callback"),
+            Err(RouteError::MethodNotAllowed { allow: "GET" })
+        );
+        assert_eq!(
+            acc("PUT", "/v1/admin/tenants/t1/role-sync/mappings/123/pro"),
+            Ok(Route::Admin(AdminRoute::RoleSync {
+                tenant: "t1".into(),
+                route: RoleSyncRoute::PutMapping {
+                    guild: "123".into(),
+                    tier: "pro".into()
+                }
+            }))
+        );
+        assert_eq!(
+            acc("GET", "/v1/admin/tenants/t1/role-sync/members/cus_1"),
+            Ok(Route::Admin(AdminRoute::RoleSync {
+                tenant: "t1".into(),
+                route: RoleSyncRoute::Member {
+                    customer: "cus_1".into()
+                }
+            }))
+        );
+        assert_eq!(
+            acc("GET", "/v1/admin/tenants/t1/role-sync/nothing"),
+            Err(RouteError::NotFound)
+        );
     }
 }

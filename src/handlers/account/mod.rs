@@ -2,7 +2,7 @@
 //! every state-changing request, and nothing that reaches outside the session's own tenant and
 //! customer. No admin credential is involved anywhere on this path.
 
-use relay_core::routes::AccountRoute;
+use relay_core::routes::{AccountRoute, DiscordLinkRoute};
 use relay_core::ApiError;
 use worker::{Method, Request};
 
@@ -12,12 +12,14 @@ use crate::http::{ApiResult, OrUnavailable};
 
 mod credentials;
 mod dashboard;
+mod discord;
 mod guard;
 
 use guard::check_origin;
 
 pub use credentials::issue_reset;
 pub use dashboard::channel_names;
+pub use discord::states_json;
 pub use guard::{not_signed_in, own_origin, signed_in, Signed};
 
 pub async fn handle(req: &mut Request, cx: &Cx, tenant: &str, route: AccountRoute) -> ApiResult {
@@ -48,5 +50,11 @@ pub async fn handle(req: &mut Request, cx: &Cx, tenant: &str, route: AccountRout
         AccountRoute::Me => dashboard::me(req, cx, &db, tenant).await,
         AccountRoute::FeedTicket => dashboard::feed_ticket(req, cx, &db, tenant).await,
         AccountRoute::Signals => dashboard::signals(req, cx, &db, tenant).await,
+        AccountRoute::Discord(r) => match r {
+            DiscordLinkRoute::Status => discord::status(req, cx, &db, tenant).await,
+            DiscordLinkRoute::Unlink => discord::unlink(req, cx, &db, tenant).await,
+            DiscordLinkRoute::Start => discord::start(req, cx, &db, tenant).await,
+            DiscordLinkRoute::Callback => discord::callback(req, cx, &db, tenant).await,
+        },
     }
 }

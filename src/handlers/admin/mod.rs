@@ -20,6 +20,7 @@ mod media;
 mod mirroring;
 mod payments;
 mod rejections;
+mod role_sync;
 mod seats;
 mod shop_admin;
 mod signals;
@@ -93,5 +94,8 @@ pub async fn handle(req: &mut Request, cx: &Cx, route: AdminRoute) -> ApiResult 
         AdminRoute::Media { tenant, route } => media::handle(req, cx, &db, &tenant, route).await,
         AdminRoute::Seats { tenant, route } => seats::handle(req, cx, &db, &tenant, route).await,
         AdminRoute::SeatSwitch(route) => seats::handle_switch(req, cx, &db, route).await,
+        AdminRoute::RoleSync { tenant, route } => {
+            role_sync::handle(req, cx, &db, &tenant, route).await
+        }
     }
 }

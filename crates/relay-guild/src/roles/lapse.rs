@@ -45,6 +45,31 @@ pub struct Entitlement {
 }
 
 impl Entitlement {
+    /// From a stored record: a window, and — when it was revoked — when and why. A revocation
+    /// ends it at that moment (never later than its window's end) with no grace; a window that
+    /// simply runs out is non-payment.
+    pub fn from_record(
+        tier: TierId,
+        starts_at_ms: i64,
+        ends_at_ms: i64,
+        revoked: Option<(i64, EndCause)>,
+    ) -> Self {
+        match revoked {
+            Some((at, cause)) => Entitlement {
+                tier,
+                starts_at_ms,
+                ends_at_ms: Some(ends_at_ms.min(at)),
+                end_cause: Some(cause),
+            },
+            None => Entitlement {
+                tier,
+                starts_at_ms,
+                ends_at_ms: Some(ends_at_ms),
+                end_cause: None,
+            },
+        }
+    }
+
     fn cause(&self) -> EndCause {
         self.end_cause.unwrap_or(EndCause::NonPayment)
     }
@@ -150,5 +175,65 @@ pub fn evaluate(
     Evaluation {
         standing,
         next_change_at_ms,
+    }
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+
+    const DAY: i64 = DAY_MS;
+
+    fn settings(grace_days: u32) -> LapseSettings {
+        LapseSettings {
+            action: LapseAction::RemoveRoles,
+            grace_days,
+        }
+    }
+
+    #[test]
+    fn a_revoked_record_lapses_at_the_revocation_without_grace_and_an_expired_one_after_grace() {
+        let tier = TierId::new("basic");
+        let revoked = Entitlement::from_record(
+            tier.clone(),
+            0,
+            30 * DAY,
+            Some((5 * DAY, EndCause::Dispute)),
+        );
+        let ev = evaluate(&[revoked], 5 * DAY + 1, &settings(3), |_| 1);
+        assert_eq!(
+            ev.standing,
+            Standing::Lapsed {
+                since_ms: 5 * DAY,
+                cause: EndCause::Dispute
+            }
+        );
+        let expired = Entitlement::from_record(tier.clone(), 0, 30 * DAY, None);
+        let in_grace = evaluate(
+            std::slice::from_ref(&expired),
+            31 * DAY,
+            &settings(3),
+            |_| 1,
+        );
+        assert_eq!(
+            in_grace.standing,
+            Standing::Entitled {
+                tier: tier.clone(),
+                grace_until_ms: Some(33 * DAY)
+            }
+        );
+        assert_eq!(in_grace.next_change_at_ms, Some(33 * DAY));
+        let after = evaluate(&[expired], 33 * DAY, &settings(3), |_| 1);
+        assert!(matches!(
+            after.standing,
+            Standing::Lapsed {
+                cause: EndCause::NonPayment,
+                ..
+            }
+        ));
+        // A revocation after the window's end changes nothing about when it ended.
+        let late =
+            Entitlement::from_record(tier, 0, DAY, Some((9 * DAY, EndCause::OperatorRevoked)));
+        assert_eq!(late.ends_at_ms, Some(DAY));
     }
 }
