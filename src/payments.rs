@@ -207,12 +207,23 @@ async fn decide_and_write(
             .collect(),
         None => Vec::new(),
     };
+    // Trials are one per customer by account, email and, once linked, Discord user.
+    let discord_id: Option<String> = match &account_row {
+        Some(c) => db
+            .role_sync()
+            .link(tenant, &c.customer_id)
+            .await
+            .map_err(e("discord link"))?
+            .map(|l| l.discord_user_id),
+        None => None,
+    };
     let claims = db
         .trial_claims()
         .matching(
             tenant,
             account_row.as_ref().map(|c| c.customer_id.as_str()),
             email.as_ref().map(|m| m.as_str()),
+            discord_id.as_deref(),
         )
         .await
         .map_err(e("trial claims"))?;
@@ -229,8 +240,7 @@ async fn decide_and_write(
     };
     let customer = Customer {
         account: account.as_ref(),
-        // Discord linking is not built yet: trials are keyed by account and email.
-        discord_id: None,
+        discord_id: discord_id.as_deref(),
         entitlements: &ents,
         trial_claims: &claims,
         held_orders: &held,

@@ -28,13 +28,14 @@ impl TrialClaims<'_> {
         tenant: &str,
         customer: Option<&str>,
         email: Option<&str>,
+        discord_id: Option<&str>,
     ) -> Result<Vec<TrialClaim>> {
         let rows: Vec<ClaimRow> = self
             .db
             .stmt(
                 "SELECT order_id, customer_id, email, discord_id FROM trial_claims \
-                 WHERE tenant_key = ?1 AND (customer_id = ?2 OR email = ?3)",
-                &[s(tenant), opt(customer), opt(email)],
+                 WHERE tenant_key = ?1 AND (customer_id = ?2 OR email = ?3 OR discord_id = ?4)",
+                &[s(tenant), opt(customer), opt(email), opt(discord_id)],
             )?
             .all()
             .await?
@@ -50,6 +51,21 @@ impl TrialClaims<'_> {
                 })
             })
             .collect())
+    }
+
+    /// Stamps the Discord id a customer just linked on the trials they claimed before, so a
+    /// second account linking the same Discord user cannot take another trial.
+    pub fn stamp_discord(
+        &self,
+        tenant: &str,
+        customer: &str,
+        discord_id: &str,
+    ) -> Result<D1PreparedStatement> {
+        self.db.stmt(
+            "UPDATE trial_claims SET discord_id = ?3 \
+             WHERE tenant_key = ?1 AND customer_id = ?2 AND discord_id IS NULL",
+            &[s(tenant), s(customer), s(discord_id)],
+        )
     }
 
     pub fn claim(&self, tenant: &str, c: &TrialClaim, now: i64) -> Result<D1PreparedStatement> {

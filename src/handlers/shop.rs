@@ -67,6 +67,12 @@ async fn front(req: &Request, cx: &Cx, db: &Db, tenant: &str, who: Option<&Signe
                 tenant,
                 Some(&s.customer.customer_id),
                 email.as_ref().map(|e| e.as_str()),
+                db.role_sync()
+                    .link(tenant, &s.customer.customer_id)
+                    .await
+                    .or_unavailable("discord link")?
+                    .map(|l| l.discord_user_id)
+                    .as_deref(),
             )
             .await
             .or_unavailable("trial claims")?

@@ -207,6 +207,25 @@ describe('role sync', () => {
     assert.match(revoke.reason, /entitlement ended \(dispute\)/);
   });
 
+  test('a trial is one per Discord account: another account linking the same user gets none', async () => {
+    const t = await admin.put(`${base}/payments/policies/trial-3`, { product_id: 1003, variant_id: 2004, tier: 'basic', duration_days: 3, trial: true });
+    assert.ok([200, 201].includes(t.status), t.text);
+    const outcomes = (deliveries) => deliveries.map((d) => JSON.parse(d.response || '{}').result).sort();
+    const user = await newUser('trial');
+    const a = await customer();
+    await link(a, user);
+    assert.deepEqual(outcomes((await sellapp.control('purchase', { email: a.email, variant_id: 2004 })).deliveries), ['applied', 'ignored']);
+    assert.equal((await a.request('DELETE', 'discord')).status, 200);
+    // A second account (another email) links the same Discord user: the trial is used.
+    const b = await customer();
+    await link(b, user);
+    const second = await sellapp.control('purchase', { email: b.email, variant_id: 2004 });
+    assert.deepEqual(outcomes(second.deliveries), ['ignored', 'ignored']);
+    const ev = await admin.get(`${base}/payments/events?outcome=ignored`);
+    const reasons = ev.json.events.filter((e) => e.order_id === String(second.invoice.id)).map((e) => e.reason);
+    assert.deepEqual(reasons, ['trial_already_used', 'trial_already_used']);
+  });
+
   test('a role above the bot reports an error and the rest continues', async () => {
     const c = await customer();
     const user = await newUser('vip');

@@ -155,6 +155,7 @@ test('fake-discord is registered by name: its seed line gives the URL, the seed 
     assert.equal(s.seed.base_url, s.url);
     assert.deepEqual(s.vars, {
       DISCORD_API_BASE: `${s.url}/api/v10`,
+      DISCORD_AUTHORIZE_URL: `${s.url}/oauth2/authorize`,
       DISCORD_BOT_TOKEN: s.seed.bot_token,
       DISCORD_CLIENT_ID: s.seed.client_id,
       DISCORD_CLIENT_SECRET: s.seed.client_secret,

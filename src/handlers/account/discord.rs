@@ -258,6 +258,9 @@ async fn link(req: &mut Request, cx: &Cx, db: &Db, tenant: &str) -> ApiResult<&'
                 cx.now,
             )
             .or_unavailable("link")?,
+        db.trial_claims()
+            .stamp_discord(tenant, customer, &user)
+            .or_unavailable("trial claims")?,
         db.audit()
             .record(&Entry {
                 tenant_key: tenant,
