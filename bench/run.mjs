@@ -845,7 +845,8 @@ async function mirrorScenarios(rows, details, errors) {
         + `  stages (status API, create): dispatch p95 ${fmt(st.dispatch?.p95)} answer p95 ${fmt(st.discord_answer?.p95)} ms`
         + (r.dashboard ? `  dashboard p95 ${fmt(r.dashboard.p95_ms)} ms` : '')
         + (r.bucket ? `  beyond reset p50 ${fmt(r.bucket.wait_beyond_reset_ms.p50)} max ${fmt(r.bucket.wait_beyond_reset_ms.max)} ms, over limit ${r.bucket.over_limit}` : '')
-        + `  machine ${fmt(r.cpu.machine_busy_pct)}% busy`);
+        + `  machine ${fmt(r.cpu.machine_busy_pct)}% busy, others ${r.cpu.other_ms} ms CPU`
+        + (r.worker_errors?.count ? `  worker logged ${r.worker_errors.count} errors: ${r.worker_errors.first}` : ''));
       if (r.delivered < r.expected) errors.push(`${sc.name}: ${r.delivered}/${r.expected} posts arrived`);
     } catch (e) {
       checkAborted();

@@ -98,6 +98,7 @@ async function stageFigures(server, statusUrl) {
     dispatch: m.latency?.dispatch?.create ?? null,
     discord_answer: m.latency?.discord_answer?.create ?? null,
     queue_depth: m.queue_depth, retrying: m.retrying, dead_lettered: m.dead_lettered,
+    targets: m.targets,
   };
 }
 
@@ -121,8 +122,17 @@ function count429(reqs) {
  * Steady rate: `rate` signals/s, one per ingest request, open loop, for `seconds`, to `targets`
  * channels; a dashboard socket on the same tenant measures ingest → frame for the same signals.
  */
+/** Error lines the worker logged since `mark` (a position in its log tail). */
+function workerErrors(server, mark) {
+  const text = server.logs.join('').slice(mark);
+  const lines = text.split('\n').filter((l) => /"level":"error"|\bmirror: /.test(l));
+  return { count: lines.length, first: lines[0]?.slice(0, 300) ?? null };
+}
+const logMark = (server) => server.logs.join('').length;
+
 export async function steadyRun(stack, sc, { seconds, drainMs, idPrefix, idOf, pgids }) {
   const { server } = stack;
+  const mark = logMark(server);
   const fake = stack.services['fake-discord'];
   const { ctx, channels, statusUrl } = await mappedTenant(server, fake, `mir${sc.targets}`, sc.targets);
   const warmPrefix = idPrefix();
@@ -165,12 +175,27 @@ export async function steadyRun(stack, sc, { seconds, drainMs, idPrefix, idOf, p
       const l = latencies.slice(i * channels.length, (i + 1) * channels.length);
       bySignal.push([round(Math.min(...l), 0), round(Math.max(...l), 0)]);
     }
+    // The slowest target's own story, for a stall: every request the fake saw for its webhook
+    // or channel (ms after the first send), and what the status API says of its queue.
+    let slowest = null;
+    for (let k = 0; k < channels.length; k++) {
+      let worst = -Infinity;
+      for (let i = 0; i < n; i++) worst = Math.max(worst, latencies[i * channels.length + k]);
+      if (!slowest || worst > slowest.worst_ms) slowest = { channel: channels[k], worst_ms: round(worst, 0) };
+    }
+    if (slowest && slowest.worst_ms > 1000) {
+      const hook = [...(await webhookChannels(fake))].find(([, c]) => c === slowest.channel)?.[0];
+      const firstSend = Math.min(...sentAt.values());
+      slowest.requests = all.filter((x) => x.path.includes(slowest.channel) || (hook && x.path.includes(hook)))
+        .map((x) => `${round(x.at_ms - firstSend, 0)} ${x.method} ${x.path.replace(/\/[\w-]{30,}/g, '/…')} ${x.status}`);
+      slowest.target_status = stages.targets?.find((t) => t.target_channel_id === slowest.channel) ?? null;
+    }
     return {
       name: sc.name, targets: sc.targets, rate_per_s: sc.rate, duration_s: seconds, signals: n,
-      by_signal_min_max_ms: bySignal,
+      by_signal_min_max_ms: bySignal, slowest_target: slowest,
       ...row, http_429: count429(all), ingest_errors: errors.length, first_error: errors[0] ?? null,
       ingest_request_ms: { p50: round(req.p50), p99: round(req.p99), max: round(req.max) },
-      dashboard: frames, stages, cpu,
+      dashboard: frames, stages, cpu, worker_errors: workerErrors(server, mark),
     };
   } finally {
     dash.close();
@@ -184,6 +209,7 @@ export async function steadyRun(stack, sc, { seconds, drainMs, idPrefix, idOf, p
  */
 export async function burstRun(stack, sc, { drainMs, idPrefix, idOf, pgids }) {
   const { server } = stack;
+  const mark = logMark(server);
   const fake = stack.services['fake-discord'];
   const limits = await control(fake.url, 'GET', '/limits');
   const { limit, window_ms: windowMs } = limits.webhook;
@@ -223,7 +249,7 @@ export async function burstRun(stack, sc, { drainMs, idPrefix, idOf, pgids }) {
     ...row, http_429: count429(all), ingest_request_ms: round(reqMs),
     bucket: { limit, window_ms: windowMs, ideal_last_ms: ideal, windows, over_limit: overLimit,
       wait_beyond_reset_ms: { n: w.n, p50: round(w.p50), p95: round(w.p95), max: round(w.max) } },
-    stages, cpu,
+    stages, cpu, worker_errors: workerErrors(server, mark),
   };
 }
 
