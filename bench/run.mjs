@@ -19,6 +19,8 @@ import { latencyStats, summary, round } from './lib/stats.mjs';
 import { cpuWindow } from './lib/procstat.mjs';
 import { startProfile, summarize } from './lib/profile.mjs';
 import { startOurs, startBaseline, startReference, killAllSync, directUrl } from './lib/servers.mjs';
+import { startStack } from '../harness/services.mjs';
+import { steadyRun, burstRun, fakeRoundTrip } from './lib/mirror.mjs';
 import {
   oursTarget, baselineTarget, referenceTarget, frameFactory, provisionTenant, ingestBatch, feedUrls, http,
 } from './lib/targets.mjs';
@@ -92,8 +94,8 @@ argv.forEach((a, i) => {
 });
 if (CLIENT !== 'raw' && CLIENT !== 'ws') usage('--client must be raw or ws');
 const CFG = QUICK
-  ? { latencySeconds: 10, drainMs: 5_000, maxOverrunMs: 3_000, throughputSeconds: 5, warmupSignals: 5, resumeTimeoutMs: 30_000, watchdogMs: 9 * 60_000 }
-  : { latencySeconds: 20, drainMs: 15_000, maxOverrunMs: 8_000, throughputSeconds: 10, warmupSignals: 10, resumeTimeoutMs: 60_000, watchdogMs: 25 * 60_000 };
+  ? { latencySeconds: 10, drainMs: 5_000, maxOverrunMs: 3_000, throughputSeconds: 5, warmupSignals: 5, resumeTimeoutMs: 30_000, watchdogMs: 9 * 60_000, mirrorSeconds: 10, mirrorDrainMs: 20_000, mirrorReferencePosts: 10 }
+  : { latencySeconds: 20, drainMs: 15_000, maxOverrunMs: 8_000, throughputSeconds: 10, warmupSignals: 10, resumeTimeoutMs: 60_000, watchdogMs: 25 * 60_000, mirrorSeconds: 20, mirrorDrainMs: 30_000, mirrorReferencePosts: 20 };
 // Signals sent (and not counted) before each system's first latency run at a subscriber count.
 if (opt('--warmup', null) !== null) {
   const w = Number(opt('--warmup'));
@@ -123,13 +125,25 @@ const THROUGHPUT = [
   { name: 'throughput 8 tenants, batch 100', tenants: 8, batchSize: 100, concurrency: 2 },
 ];
 const RESUME = [{ name: 'resume 1000 subs after 1000 missed', subs: 1000, missed: 1000 }];
-const SKIPPED = [{ name: 'mirroring: ingest → fake-Discord receipt', reason: 'mirroring is not implemented yet' }];
+// Scenario 4 (issue 11), bench/lib/mirror.mjs. 1 signal/s keeps every bucket of the fake (Discord's
+// defaults) unexhausted: per webhook 2 of 5 posts per 2 s window; per channel at most 21 (20 +
+// the warm-up) of the unadvertised 30 per minute — a steady run longer than ~29 s at this rate,
+// or any rate above 0.5/s sustained past a minute, would exhaust that one. The burst exhausts
+// the per-webhook bucket on purpose (one batch of `burst` signals, 5 posts per 2 s window).
+const MIRROR = [
+  { name: 'mirror 1 target @ 1/s', targets: 1, rate: 1 },
+  { name: 'mirror 10 targets @ 1/s', targets: 10, rate: 1 },
+  { name: 'mirror 50 targets @ 1/s', targets: 50, rate: 1 },
+  { name: 'mirror burst, 10 targets', targets: 10, burst: QUICK ? 10 : 20 },
+];
+const SKIPPED = [];
 const selected = (s) => !ONLY || s.name.toLowerCase().includes(ONLY.toLowerCase());
 const latencySel = LATENCY.filter(selected);
 const throughputSel = THROUGHPUT.filter(selected);
 const resumeSel = RESUME.filter(selected);
-if (!latencySel.length && !throughputSel.length && !resumeSel.length) {
-  const all = [...LATENCY, ...THROUGHPUT, ...RESUME].map((s) => `  ${s.name}`).join('\n');
+const mirrorSel = MIRROR.filter(selected);
+if (!latencySel.length && !throughputSel.length && !resumeSel.length && !mirrorSel.length) {
+  const all = [...LATENCY, ...THROUGHPUT, ...RESUME, ...MIRROR].map((s) => `  ${s.name}`).join('\n');
   usage(`--only ${JSON.stringify(ONLY)} matches no scenario; scenarios:\n${all}`);
 }
 
@@ -662,6 +676,7 @@ async function main() {
   log(`machine: ${machine.cpu_model}, ${machine.cores} cores, ${(machine.memory_bytes / 2 ** 30).toFixed(1)} GiB, node ${machine.node}, workerd ${machine.workerd}, load ${machine.loadavg_at_start.join(' ')}`);
 
   const needRefs = latencySel.length > 0;
+  const needOurs = latencySel.length + throughputSel.length + resumeSel.length > 0;
   // One server, or one per shard (started one after another, so their free-port searches cannot race).
   const startReferences = async () => {
     const shards = [];
@@ -674,7 +689,7 @@ async function main() {
   };
   log('starting servers …');
   const [ours, baseline, reference] = await Promise.all([
-    startOurs(OURS_VARS, { harness: HARNESS }).then((s) => { stoppers.push(() => s.stop()); return s; }),
+    needOurs ? startOurs(OURS_VARS, { harness: HARNESS }).then((s) => { stoppers.push(() => s.stop()); return s; }) : null,
     needRefs ? startBaseline().then((s) => { stoppers.push(() => s.stop()); return s; }) : null,
     needRefs ? startReferences() : null,
   ].map((p) => Promise.resolve(p)));
@@ -687,7 +702,7 @@ async function main() {
     }
   }
   const refUrls = reference ? [reference].flat().map((s) => s.baseUrl).join(' ') : '';
-  log(`  ours ${ours.baseUrl}${baseline ? `, baseline ${baseline.baseUrl}` : ''}${reference ? `, reference ${refUrls}` : ''}${DIRECT ? ' (direct)' : ''}${HARNESS === 'miniflare' ? ' (miniflare)' : ''}`);
+  if (ours) log(`  ours ${ours.baseUrl}${baseline ? `, baseline ${baseline.baseUrl}` : ''}${reference ? `, reference ${refUrls}` : ''}${DIRECT ? ' (direct)' : ''}${HARNESS === 'miniflare' ? ' (miniflare)' : ''}`);
 
   pool = new SubscriberPool({ threads: CLIENT_THREADS, hrBase, client: CLIENT });
   const rows = [];
@@ -757,7 +772,17 @@ async function main() {
       }
     }
   }
-  log(`\n== ${SKIPPED.map((s) => `${s.name}: skipped (${s.reason})`).join('\n== ')}`);
+  if (mirrorSel.length) {
+    log('\n== mirroring: ingest → fake-Discord receipt');
+    try {
+      await mirrorScenarios(rows, details, errors);
+    } catch (e) {
+      checkAborted();
+      errors.push(`mirroring: ${e?.message ?? e}`);
+      log(`    failed: ${e?.message ?? e}`);
+    }
+  }
+  if (SKIPPED.length) log(`\n== ${SKIPPED.map((s) => `${s.name}: skipped (${s.reason})`).join('\n== ')}`);
 
   checkAborted();
   const out = {
@@ -776,7 +801,8 @@ async function main() {
     errors,
     warnings,
   };
-  printTable(rows, refs, details);
+  if (rows.some((r) => !r.name.startsWith('mirror'))) printTable(rows.filter((r) => !r.name.startsWith('mirror')), refs, details);
+  printMirror(rows, details);
   printProfiles(details);
   if (errors.length) log(`\nerrors:\n  ${errors.join('\n  ')}`);
   if (warnings.length) log(`\nwarnings:\n  ${warnings.join('\n  ')}`);
@@ -785,6 +811,69 @@ async function main() {
   writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
   log(`\nwrote ${OUT} (${out.elapsed_s} s)`);
   return errors.length ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mirroring (scenario 4): its own stack, the worker pointed at the fake Discord.
+
+async function mirrorScenarios(rows, details, errors) {
+  log('  starting the fake Discord and a worker pointed at it …');
+  const stack = await startStack({ services: ['fake-discord'], vars: OURS_VARS, worker: { runtime: HARNESS } });
+  stoppers.push(() => stack.stop());
+  const fake = stack.services['fake-discord'];
+  const pgids = [stack.server.proc?.pid, fake.pgid()].filter(Boolean);
+  const opts = { seconds: CFG.mirrorSeconds, drainMs: CFG.mirrorDrainMs, idPrefix, idOf, pgids };
+  log(`  worker ${stack.server.baseUrl}, fake Discord ${fake.url}`);
+  const reference = await fakeRoundTrip(fake, CFG.mirrorReferencePosts);
+  details['mirror reference: fake-Discord webhook round trip from Node'] = reference;
+  log(`  reference: webhook post round trip from Node p50 ${fmt(reference.round_trip_ms.p50)} p95 ${fmt(reference.round_trip_ms.p95)} ms (send → fake's receipt p50 ${fmt(reference.one_way_ms.p50)} ms), ${reference.posts} posts`);
+  for (const sc of mirrorSel) {
+    checkAborted();
+    try {
+      log(`  ${sc.name} …`);
+      const r = sc.burst ? await burstRun(stack, sc, opts) : await steadyRun(stack, sc, opts);
+      details[sc.name] = { ...r, reference };
+      rows.push({
+        name: sc.name, subscribers: null, targets: sc.targets, tenants: 1, rate_per_s: sc.rate ?? null,
+        duration_s: sc.burst ? null : CFG.mirrorSeconds, delivered: r.delivered, expected: r.expected,
+        p50_ms: r.p50_ms, p95_ms: r.p95_ms, p99_ms: r.p99_ms, max_ms: r.max_ms, throughput_per_s: r.jobs_per_s,
+        baseline_p99_ms: null, reference_p99_ms: reference.round_trip_ms.p99, ratio_baseline_p99: null,
+        ratio_reference_p99: r.p99_ms !== null && reference.round_trip_ms.p99 ? round(r.p99_ms / reference.round_trip_ms.p99, 3) : null,
+      });
+      const st = r.stages;
+      log(`    delivered ${r.delivered}/${r.expected}  p50 ${fmt(r.p50_ms)}  p95 ${fmt(r.p95_ms)}  p99 ${fmt(r.p99_ms)}  max ${fmt(r.max_ms)} ms  ${fmt(r.jobs_per_s)} jobs/s  429s ${r.http_429}  duplicates ${r.duplicates}`
+        + `  stages (status API, create): dispatch p95 ${fmt(st.dispatch?.p95)} answer p95 ${fmt(st.discord_answer?.p95)} ms`
+        + (r.dashboard ? `  dashboard p95 ${fmt(r.dashboard.p95_ms)} ms` : '')
+        + (r.bucket ? `  beyond reset p50 ${fmt(r.bucket.wait_beyond_reset_ms.p50)} max ${fmt(r.bucket.wait_beyond_reset_ms.max)} ms, over limit ${r.bucket.over_limit}` : '')
+        + `  machine ${fmt(r.cpu.machine_busy_pct)}% busy, others ${r.cpu.other_ms} ms CPU`
+        + (r.worker_errors?.count ? `  worker logged ${r.worker_errors.count} errors: ${r.worker_errors.first}` : ''));
+      if (r.delivered < r.expected) errors.push(`${sc.name}: ${r.delivered}/${r.expected} posts arrived`);
+    } catch (e) {
+      checkAborted();
+      errors.push(`${sc.name}: ${e?.message ?? e}`);
+      log(`    failed: ${e?.message ?? e}`);
+    }
+  }
+}
+
+function printMirror(rows, details) {
+  const mine = rows.filter((r) => r.name.startsWith('mirror'));
+  if (!mine.length) return;
+  const head = [pad('scenario', 28, true), pad('tgts', 4), pad('rate', 4), pad('posts/expected', 15), pad('p50', 7), pad('p95', 7), pad('p99', 7), pad('max', 7), pad('jobs/s', 7),
+    pad('429', 4), pad('dup', 4), pad('disp p95', 9), pad('ans p95', 8), pad('ans p99', 8), pad('dash p95', 9), pad('ref p95', 8), pad('busy%', 6)].join(' ');
+  log(`\nmirroring: ingest POST → the fake Discord's receipt of each post, per (signal, target), ms\n${head}\n${'-'.repeat(head.length)}`);
+  for (const r of mine) {
+    const d = details[r.name];
+    const c = d.censored ? '≥' : '';
+    log([pad(r.name, 28, true), pad(r.targets, 4), pad(r.rate_per_s ?? '—', 4), pad(`${r.delivered}/${r.expected}`, 15), pad(c + fmt(r.p50_ms), 7), pad(c + fmt(r.p95_ms), 7), pad(c + fmt(r.p99_ms), 7),
+      pad(c + fmt(r.max_ms), 7), pad(fmt(r.throughput_per_s), 7), pad(d.http_429, 4), pad(d.duplicates, 4), pad(fmt(d.stages?.dispatch?.p95), 9), pad(fmt(d.stages?.discord_answer?.p95), 8),
+      pad(fmt(d.stages?.discord_answer?.p99), 8), pad(fmt(d.dashboard?.p95_ms), 9), pad(fmt(d.reference.round_trip_ms.p95), 8), pad(fmt(d.cpu.machine_busy_pct), 6)].join(' '));
+  }
+  for (const r of mine) {
+    const b = details[r.name].bucket;
+    if (b) log(`${r.name}: bucket ${b.limit}/${b.window_ms} ms, ideal last post at ${b.ideal_last_ms} ms; ${b.windows} windows, waits beyond reset p50 ${fmt(b.wait_beyond_reset_ms.p50)} p95 ${fmt(b.wait_beyond_reset_ms.p95)} max ${fmt(b.wait_beyond_reset_ms.max)} ms; posts over the limit ${b.over_limit}`);
+  }
+  log('disp/ans: the mirroring status API\'s commit → first claim / commit → Discord\'s answer (creates, over the hour, warm-up included); dash: ingest → dashboard frame, same signals; ref: Node → fake webhook round trip.');
 }
 
 /** The product's own signal.created frame, for the references to carry the same bytes. */

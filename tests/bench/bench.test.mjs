@@ -7,6 +7,7 @@ import { pct, summary, latencyStats } from '../../bench/lib/stats.mjs';
 import { startOurs, startReference, killAllSync } from '../../bench/lib/servers.mjs';
 import { groupCpu } from '../../bench/lib/procstat.mjs';
 import { referenceTarget } from '../../bench/lib/targets.mjs';
+import { webhookReceipts, pairReceipts, bucketWaits, frameLatency } from '../../bench/lib/mirror-stats.mjs';
 import { provision, message, ingest, Feed } from '../../harness/client.mjs';
 import WebSocket from 'ws';
 
@@ -44,6 +45,62 @@ test('a signal never sent (no stamp) is not expected of anyone', () => {
   assert.equal(st.expected, 1);
   assert.equal(st.delivered, 1);
   assert.equal(st.censored, 0);
+});
+
+test('webhook executions in the fake Discord\'s log become receipts; everything else is left out', () => {
+  const hooks = new Map([['111', 'c1'], ['222', 'c2']]);
+  const log = [
+    { seq: 1, at_ms: 1000, method: 'POST', path: '/api/v10/channels/c1/webhooks', body: { name: 'x' }, status: 200 },
+    { seq: 2, at_ms: 1010, method: 'POST', path: '/api/v10/webhooks/111/tok?wait=true', body: { content: 'signal 1300000000000000001' }, status: 200 },
+    { seq: 3, at_ms: 1020, method: 'POST', path: '/api/v10/webhooks/222/tok', body: [{ name: 'payload_json', json: { content: 'signal 1300000000000000001' } }, { name: 'files[0]', size: 3 }], status: 429 },
+    { seq: 4, at_ms: 1030, method: 'PATCH', path: '/api/v10/webhooks/111/tok/messages/9', body: { content: 'signal 1300000000000000001' }, status: 200 },
+    { seq: 5, at_ms: 1040, method: 'POST', path: '/api/v10/webhooks/333/tok', body: { content: 'no id here' }, status: 200 },
+  ];
+  assert.deepEqual(webhookReceipts(log, hooks), [
+    { seq: 2, at_ms: 1010, channel: 'c1', webhook: '111', id: '1300000000000000001', status: 200 },
+    { seq: 3, at_ms: 1020, channel: 'c2', webhook: '222', id: '1300000000000000001', status: 429 },
+    { seq: 5, at_ms: 1040, channel: null, webhook: '333', id: null, status: 200 },
+  ]);
+});
+
+test('ingest stamps pair with the first accepted post per target; a lost post counts until we gave up', () => {
+  const sent = new Map([['1300000000000000001', 1000], ['1300000000000000002', 2000]]);
+  const r = (id, channel, at_ms, status = 200) => ({ id, channel, at_ms, status });
+  const receipts = [
+    r('1300000000000000001', 'a', 1020),
+    r('1300000000000000001', 'b', 1030, 429), // rejected, then accepted later
+    r('1300000000000000001', 'b', 1500),
+    r('1300000000000000001', 'a', 1600), // a second post of the same signal: a duplicate
+    r('1300000000000000002', 'a', 2040),
+    r('1300000000000000009', 'a', 2050), // not ours
+    r('1300000000000000002', 'z', 2060), // not a target of this run
+  ];
+  const p = pairReceipts(sent, ['a', 'b'], receipts, 5000);
+  assert.equal(p.expected, 4);
+  assert.equal(p.delivered, 3);
+  assert.equal(p.censored, 1); // signal 2 never reached b: 5000 − 2000
+  assert.equal(p.duplicates, 1);
+  assert.equal(p.rejected, 1);
+  assert.deepEqual([...p.latencies].sort((x, y) => x - y), [20, 40, 500, 3000]);
+  assert.equal(p.p50_ms, 40);
+  assert.equal(p.max_ms, 3000);
+  // 3 posts between the first send (1000) and the last accepted receipt (2040)
+  assert.equal(p.jobs_per_s, Math.round((3 * 1000 * 10) / 1040) / 10);
+});
+
+test('a fixed-window bucket replayed over arrivals: waits beyond each reset, posts over the limit', () => {
+  // 5 per 2000 ms: 5 at once, the next 5 just after the reset (+3 ms), then one 400 ms late.
+  const t = [0, 1, 2, 3, 4, 2003, 2004, 2005, 2006, 2007, 4403];
+  assert.deepEqual(bucketWaits(t, 5, 2000), { windows: 3, waits_ms: [3, 400], over_limit: 0 });
+  // A sixth post inside the first window would have been a 429 on Discord.
+  assert.deepEqual(bucketWaits([0, 10, 20, 30, 40, 50], 5, 2000), { windows: 1, waits_ms: [], over_limit: 1 });
+  assert.deepEqual(bucketWaits([], 5, 2000), { windows: 0, waits_ms: [], over_limit: 0 });
+});
+
+test('dashboard frames pair with the same ingest stamps', () => {
+  const sent = new Map([['1', 100], ['2', 200]]);
+  const f = frameLatency(sent, new Map([['1', 110]]), 1000);
+  assert.deepEqual(f, { expected: 2, delivered: 1, p50_ms: 10, p95_ms: 800, p99_ms: 800, max_ms: 800 });
 });
 
 test('the Miniflare harness runs the real product and the reference, and reports their CPU', { timeout: 120_000 }, async (t) => {
