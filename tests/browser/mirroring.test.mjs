@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../../harness/services.mjs';
 import { ingest, message, provision } from '../../harness/client.mjs';
+import { startServer } from '../../harness/worker.mjs';
 import { control, refreshed } from '../../harness/discord.mjs';
 import { ensureUiBuilt, launch, poll, screenshot, unlabelled } from '../../harness/browser.mjs';
 
@@ -127,4 +128,25 @@ test('the forwarding switch turns the connector\'s forwarding off', async () => 
   assert.equal(s.json.mirroring.forward_enabled, false);
   await screenshot(page, 'admin-mirroring-forward-off');
   assert.deepEqual(page.errors ?? [], []);
+});
+
+test('without Discord configured the panel says discord_not_configured', async () => {
+  const bare = await startServer({ vars: { ACCESS_LOG: 'errors' } });
+  try {
+    const c = await provision(bare, { tenant: 'bare' });
+    await page.goto(`${bare.baseUrl}/admin/`);
+    await page.fill('input[name="admin-token"]', bare.adminToken);
+    await page.click('form.signin button[type="submit"]');
+    await page.waitForSelector('[data-view="tenants"] table');
+    await page.goto(`${bare.baseUrl}/admin/#/t/bare/c/${c.connector}`);
+    await page.waitForSelector('[data-view="connector"][data-loaded="true"]');
+    await page.waitForSelector('#mirroring-discord');
+    assert.equal(await page.getAttribute('#mirroring-discord', 'data-error-code'), 'discord_not_configured');
+    assert.match(await text('#mirroring-discord'), /DISCORD_BOT_TOKEN/);
+    await page.$eval('#mirroring', (el) => el.scrollIntoView());
+    await screenshot(page, 'admin-mirroring-discord-not-configured');
+    assert.deepEqual(page.errors ?? [], []);
+  } finally {
+    await bare.close();
+  }
 });

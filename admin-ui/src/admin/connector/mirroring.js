@@ -85,7 +85,7 @@ export function mirroringPanel({ api, st }) {
       h('td', { class: 'target-retrying' }, String(t.retrying), t.retrying && t.next_wake_ms ? [' · next ', timeEl(t.next_wake_ms)] : null),
       h('td', { class: 'target-dead' }, String(t.dead_letters.length)),
       h('td', {}, t.webhook_id ? h('code', {}, t.webhook_id) : h('span', { class: 'muted' }, 'none yet'))))
-      : [emptyRow(6, 'No targets: add a mapping below.')]));
+      : [emptyRow(6, 'No targets: add a mapping in the Mappings panel above.')]));
     const deads = targets.flatMap((t) => t.dead_letters.map((d) => deadRow(t, d)));
     deadBody.replaceChildren(...(deads.length ? deads : [emptyRow(6, 'No dead letters.')]));
     const skipped = m.skipped ?? [];
@@ -125,7 +125,8 @@ export function mirroringPanel({ api, st }) {
       if (d.configured) return null;
       return h('div', { class: 'notice warn', id: 'mirroring-discord', dataset: { errorCode: d.error_code }, attrs: { role: 'alert' } },
         h('code', { class: 'error-code' }, d.error_code ?? 'discord_not_configured'), ' ',
-        'Discord is not configured: nothing is posted until ', (d.missing ?? []).map((k) => h('code', {}, k, ' ')), 'is set.');
+        'Discord is not configured', d.missing?.length ? [' (missing ', d.missing.map((k, i) => [i ? ', ' : '', h('code', {}, k)]), ')'] : null,
+        ': the bot posts nothing, so jobs wait or dead-letter. See the Discord page.');
     } catch {
       return null; // The Discord page says why; this panel still shows the queues.
     }
