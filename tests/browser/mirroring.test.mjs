@@ -1,7 +1,9 @@
 // The connector page's Mirroring panel against the real worker and the fake Discord: a signal
 // ingested shows up in recent jobs with its latency; a target where the bot lacks Manage
 // Webhooks dead-letters with its reason and Discord code; once the permission is granted the
-// per-job Requeue delivers it; the forwarding switch turns the connector's forwarding off.
+// per-job Requeue delivers it; a filtered message shows as skipped with its rule; Requeue all
+// delivers a refused post; the forwarding switch turns the connector's forwarding off; without
+// Discord configured the panel says discord_not_configured.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../../harness/services.mjs';
@@ -27,10 +29,10 @@ before(async () => {
   const c = `/v1/admin/tenants/acme/connectors/${ctx.connector}`;
   r = await ctx.admin.put(`${c}/sources/${SOURCE}`, { guild_id: '1300000000000000000', is_source: true, is_target: false });
   assert.equal(r.status, 200, r.text);
-  for (const t of [good, denied]) {
-    r = await ctx.admin.put(`${c}/mappings/${SOURCE}/${t}`, {});
-    assert.equal(r.status, 200, r.text);
-  }
+  r = await ctx.admin.put(`${c}/mappings/${SOURCE}/${good}`, { filters_json: { blocked_keywords: ['pump'], mode: 'skip' } });
+  assert.equal(r.status, 200, r.text);
+  r = await ctx.admin.put(`${c}/mappings/${SOURCE}/${denied}`, {});
+  assert.equal(r.status, 200, r.text);
   // The bot cannot create the webhook it posts through: a permanent failure (403, 50013).
   await control(fake, 'POST', '/permissions', { permission: 'MANAGE_WEBHOOKS', channel_id: denied, grant: false });
   chrome = await launch();
@@ -113,6 +115,35 @@ test('after the permission is granted, Requeue on the dead letter delivers it', 
   assert.equal(await page.isEnabled('#mirroring-requeue-all'), false);
   await page.$eval('#mirroring', (el) => el.scrollIntoView());
   await screenshot(page, 'admin-mirroring-requeued');
+  assert.deepEqual(page.errors ?? [], []);
+});
+
+test('a skipped message shows its rule; Requeue all delivers a refused post once Discord takes it', async () => {
+  const st = (await ctx.admin.get(`/v1/admin/tenants/acme/connectors/${ctx.connector}/mirroring`)).json.mirroring;
+  const hook = st.targets.find((t) => t.target_channel_id === denied).webhook_id;
+  assert.ok(hook, 'the denied target has its webhook now');
+  // The next post through that webhook is refused as Discord refuses a missing permission.
+  await control(fake, 'POST', '/faults', {
+    kind: 'status', status: 403, body: JSON.stringify({ code: 50013, message: 'Missing Permissions' }),
+    method: 'POST', path: `/webhooks/${hook}`, count: 1,
+  });
+  const m = message(ctx, { content_raw: 'pump it now', content_clean: 'pump it now' });
+  await ingest(ctx, [m]);
+  await refreshUntil(async () => (await page.$(`#mirroring tr[data-job][data-target="${denied}"]`)) !== null
+    && (await page.$(`#mirroring tr[data-message="${m.discord_message_id}"] .skip-rule`)) !== null,
+  'the skip and the dead letter');
+  const skip = `#mirroring tr[data-message="${m.discord_message_id}"] .skip-rule`;
+  assert.match(await text(skip), /blocked_keywords/, 'the rule is named');
+  assert.match(await text(`#mirroring tr[data-message="${m.discord_message_id}"] .skip-detail`), /blocked/);
+  assert.equal(await text(`#mirroring tr[data-job][data-target="${denied}"] .dead-discord-code`), '50013');
+  await page.$eval('#mirroring', (el) => el.scrollIntoView());
+  await screenshot(page, 'admin-mirroring-skipped');
+  const n = await loads();
+  await page.click('#mirroring-requeue-all');
+  await poll(async () => (await loads()) > n, { what: 'the reload after requeue all' });
+  await refreshUntil(async () => (await mirrored(denied, 'pump it now')).length === 1
+    && (await page.getAttribute('#mirroring-dead', 'data-count')) === '0', 'the requeued post delivered');
+  assert.equal((await mirrored(good, 'pump it now')).length, 0, 'skipped in the filtered target');
   assert.deepEqual(page.errors ?? [], []);
 });
 
