@@ -1,6 +1,6 @@
 // Connector page: the page head and settings, available channels (picked from discovered guilds
 // and channels), mappings between enabled source and target channels, recent signals, the live
-// feed and the items rejected by validation. Each panel is its own module; they share the
+// feed, the mirroring panel (queues, dead letters, latency) and the items rejected by validation. Each panel is its own module; they share the
 // connector's state (./state.js) and re-render from its topics, never by calling each other.
 import { showError } from '../../shared/api.js';
 import { busy, h, link } from '../../shared/dom.js';
@@ -8,6 +8,7 @@ import { hashFor } from '../../shared/router.js';
 import { inlineError } from '../../shared/widgets/index.js';
 import { livePanel } from './live.js';
 import { mappingsPanel } from './mappings.js';
+import { mirroringPanel } from './mirroring.js';
 import { overviewPanels } from './overview.js';
 import { rejectionsPanel } from './rejections.js';
 import { signalsPanel } from './signals.js';
@@ -24,6 +25,7 @@ export async function renderConnector(root, { api, setCrumbs }, tenantKey, conne
   const overview = overviewPanels({ api, st, tenantPath, refreshButton: refreshBtn });
   const sources = sourcesPanel({ api, st });
   const mappings = mappingsPanel({ api, st });
+  const mirroring = mirroringPanel({ api, st });
   const signals = signalsPanel({ api, st });
   const live = livePanel({ api, st });
   const rejections = rejectionsPanel({ api, st });
@@ -35,7 +37,7 @@ export async function renderConnector(root, { api, setCrumbs }, tenantKey, conne
   }
 
   // The lists that come from other endpoints; each shows its own errors.
-  const refreshLists = () => Promise.all([signals.refresh(), rejections.refresh(), mappings.refresh()]);
+  const refreshLists = () => Promise.all([signals.refresh(), rejections.refresh(), mappings.refresh(), mirroring.refresh()]);
 
   refreshBtn.addEventListener('click', () => busy(refreshBtn, async () => {
     showError(overview.errors, null);
@@ -51,6 +53,7 @@ export async function renderConnector(root, { api, setCrumbs }, tenantKey, conne
     overview.settings,
     sources.el,
     mappings.el,
+    mirroring.el,
     h('div', { class: 'grid-2' }, signals.el, live.el),
     rejections.el);
 
