@@ -57,7 +57,6 @@ impl SeatClient {
     }
 
     /// The gate's "audit now" (fire and forget for the dispatcher; the object dedupes).
-    #[allow(dead_code)] // Called by the mirror dispatcher (issue 11's branch) once merged.
     pub async fn audit_now(&self, guild: &GuildId) -> worker::Result<api::RefreshAnswer> {
         self.refresh(guild, "gate").await
     }
