@@ -116,4 +116,31 @@ describe('rendered for the target', () => {
     const got = Buffer.from(await (await fetch(m.attachments[0].url)).arrayBuffer());
     assert.ok(got.equals(bytes), 'identical bytes');
   });
+
+  test('the embed style: the bot posts a card with a nonce, edits and deletes it', async () => {
+    const g = (await control(fake, 'GET', '/state')).guilds[0];
+    const card = (await control(fake, 'POST', '/channels', { name: 'mirror-cards', type: 0 })).id;
+    let r = await admin.put(`${base}/sources/${card}`, { guild_id: g.id, is_source: false, is_target: true });
+    assert.equal(r.status, 200, r.text);
+    r = await admin.put(`${base}/mappings/${SRC}/${card}`, { transform_json: { style: 'embed', embed: { title: 'VIP', color: '#5865F2' } } });
+    assert.equal(r.status, 200, r.text);
+    const since = (await control(fake, 'GET', '/state')).next_request_seq - 1;
+    const id = nextId();
+    await ingest(ctx, [sent(id, 'SOL long 150')]);
+    const inCard = async () => control(fake, 'GET', `/messages?channel_id=${card}`);
+    let l = await eventually(inCard, (x) => x.length === 1, 60_000);
+    assert.equal(l[0].webhook_id ?? null, null, 'posted by the bot');
+    assert.equal(l[0].embeds[0].title, 'VIP');
+    assert.ok(l[0].embeds[0].description.includes('SOL long 150'));
+    const post = (await control(fake, 'GET', `/requests?since=${since}`)).requests
+      .find((q) => q.method === 'POST' && q.path.includes(`/channels/${card}/messages`));
+    const body = typeof post.body === 'string' ? JSON.parse(post.body) : post.body;
+    assert.equal(body.enforce_nonce, true);
+    assert.equal(typeof body.nonce, 'string');
+    await ingest(ctx, [message(ctx, { discord_message_id: id, event_type: 'update', content_raw: 'SOL long 150, TP 170', content_clean: 'SOL long 150, TP 170', created_at: new Date(clock).toISOString(), edited_at: new Date(clock + 5000).toISOString(), attachments: undefined, embeds: undefined })]);
+    l = await eventually(inCard, (x) => x.length === 1 && x[0].embeds[0].description.includes('TP 170'), 60_000);
+    assert.deepEqual(l[0].allowed_mentions, { parse: [] });
+    await ingest(ctx, [message(ctx, { discord_message_id: id, event_type: 'delete', deleted_at: new Date(clock + 9000).toISOString() })]);
+    await eventually(inCard, (x) => x.length === 0, 60_000);
+  });
 });

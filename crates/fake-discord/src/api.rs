@@ -46,6 +46,8 @@ pub enum Ep {
     ListMessages(u64),
     CreateMessage(u64),
     GetMessage(u64, u64),
+    EditMessage(u64, u64),
+    DeleteMessage(u64, u64),
     CreateThread(u64),
     ListWebhooks(u64),
     CreateWebhook(u64),
@@ -125,6 +127,8 @@ impl Ep {
             },
             ["channels", c, "messages", msg] => match m {
                 "GET" => Ep::GetMessage(id("channel_id", c)?, id("message_id", msg)?),
+                "PATCH" => Ep::EditMessage(id("channel_id", c)?, id("message_id", msg)?),
+                "DELETE" => Ep::DeleteMessage(id("channel_id", c)?, id("message_id", msg)?),
                 _ => return Err(ApiError::method_not_allowed()),
             },
             ["channels", c, "threads"] => match m {
@@ -197,6 +201,8 @@ impl Ep {
             Ep::ListMessages(_) => "GET /channels/{channel_id}/messages",
             Ep::CreateMessage(_) => "POST /channels/{channel_id}/messages",
             Ep::GetMessage(..) => "GET /channels/{channel_id}/messages/{message_id}",
+            Ep::EditMessage(..) => "PATCH /channels/{channel_id}/messages/{message_id}",
+            Ep::DeleteMessage(..) => "DELETE /channels/{channel_id}/messages/{message_id}",
             Ep::CreateThread(_) => "POST /channels/{channel_id}/threads",
             Ep::ListWebhooks(_) => "GET /channels/{channel_id}/webhooks",
             Ep::CreateWebhook(_) => "POST /channels/{channel_id}/webhooks",
@@ -237,6 +243,8 @@ impl Ep {
             | Ep::ListMessages(c)
             | Ep::CreateMessage(c)
             | Ep::GetMessage(c, _)
+            | Ep::EditMessage(c, _)
+            | Ep::DeleteMessage(c, _)
             | Ep::CreateThread(c)
             | Ep::ListWebhooks(c)
             | Ep::CreateWebhook(c) => format!("channel:{c}"),
@@ -355,6 +363,38 @@ pub fn handle(st: &mut State, ep: &Ep, req: &Req, ctx: &Ctx) -> Res {
                 .filter(|x| x.channel_id == *c)
                 .ok_or_else(ApiError::unknown_message)?;
             ok(render::message(st, msg, ctx.now_s()))
+        }
+        Ep::EditMessage(c, m) => {
+            visible_channel(st, *c)?;
+            let msg = st
+                .messages
+                .get(m)
+                .filter(|x| x.channel_id == *c)
+                .ok_or_else(ApiError::unknown_message)?
+                .clone();
+            // Only the author edits a message; the bot's own posts carry no webhook id.
+            if msg.author_id != st.bot_id || msg.webhook_id.is_some() {
+                return Err(ApiError::new(
+                    403,
+                    50005,
+                    "Cannot edit a message authored by another user",
+                ));
+            }
+            apply_edit(st, msg, req, ctx)
+        }
+        Ep::DeleteMessage(c, m) => {
+            visible_channel(st, *c)?;
+            let msg = st
+                .messages
+                .get(m)
+                .filter(|x| x.channel_id == *c)
+                .ok_or_else(ApiError::unknown_message)?;
+            // Another author's message needs MANAGE_MESSAGES, which the fake does not model.
+            if msg.author_id != st.bot_id || msg.webhook_id.is_some() {
+                return Err(ApiError::missing_permissions());
+            }
+            st.messages.remove(m);
+            no_content()
         }
         Ep::CreateMessage(c) => create_message(st, *c, req, ctx),
         Ep::CreateThread(c) => create_thread(st, *c, req, ctx),
@@ -1348,7 +1388,12 @@ fn webhook_message<'a>(
 
 fn edit_webhook_message(st: &mut State, w: u64, t: &str, m: u64, req: &Req, ctx: &Ctx) -> Res {
     let hook = webhook_by_token(st, w, t)?.clone();
-    let mut msg = webhook_message(st, &hook, m, req)?.clone();
+    let msg = webhook_message(st, &hook, m, req)?.clone();
+    apply_edit(st, msg, req, ctx)
+}
+
+/// A message edit, by its webhook or by its author.
+fn apply_edit(st: &mut State, mut msg: Message, req: &Req, ctx: &Ctx) -> Res {
     let Payload { body, files } = payload(st, req)?;
     validate_body(&body, Kind::WebhookEdit)?;
     if let Some(c) = body.get("content") {

@@ -60,6 +60,26 @@ const SPEC: &[RouteSpec] = &[
             "tts",
         ]),
     ),
+    (
+        "PATCH",
+        "/channels/{channel_id}/messages/{message_id}",
+        &[],
+        Some(&[
+            "allowed_mentions",
+            "attachments",
+            "components",
+            "content",
+            "embeds",
+            "flags",
+            "sticker_ids",
+        ]),
+    ),
+    (
+        "DELETE",
+        "/channels/{channel_id}/messages/{message_id}",
+        &[],
+        None,
+    ),
     ("GET", "/channels/{channel_id}/webhooks", &[], None),
     (
         "POST",
@@ -985,4 +1005,36 @@ fn unexpected_bodies_are_decode_errors_not_panics() {
         body: float_id.into_bytes()
     })
     .is_err());
+}
+
+#[test]
+fn bot_message_edits_always_carry_allowed_mentions_and_list_kept_files() {
+    let mut e = UpdateMessage::new(Id::new(10), Id::new(77));
+    e.content = Some("TP 45000".into());
+    let req = e.request().unwrap();
+    let (path, _, body) = check(&req);
+    assert_eq!(
+        (req.method, path.as_str()),
+        (Method::Patch, "/channels/10/messages/77")
+    );
+    assert_eq!(
+        body.unwrap(),
+        json!({"content": "TP 45000", "allowed_mentions": {"parse": []}})
+    );
+    e.files = vec![File::new("chart.png", "image/png", vec![1, 2, 3])];
+    assert_eq!(
+        e.request().unwrap_err().error_code,
+        "discord_attachments_unspecified",
+        "new files without the list of kept ones would drop the old"
+    );
+    let d = DeleteMessage {
+        channel_id: Id::new(10),
+        message_id: Id::new(77),
+    }
+    .request()
+    .unwrap();
+    assert_eq!(
+        (d.method, check(&d).0.as_str()),
+        (Method::Delete, "/channels/10/messages/77")
+    );
 }
