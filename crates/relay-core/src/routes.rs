@@ -1678,7 +1678,10 @@ mod tests {
         // 30 connector/feed/admin, 11 account, 6 tiers and visibility, 9 customers, 3 Discord
         // client, 9 catalog, 1 Sell.app webhook, 8 + 7 payments, 1 media object + 2 admin media,
         // 8 seats, 2 shop, 3 mirroring.
-        assert_eq!(all.len(), 30 + 11 + 6 + 9 + 3 + 9 + 1 + 8 + 7 + 3 + 8 + 2 + 3);
+        assert_eq!(
+            all.len(),
+            30 + 11 + 6 + 9 + 3 + 9 + 1 + 8 + 7 + 3 + 8 + 2 + 3
+        );
     }
 
     /// Every other method on a route's path is refused with the path's full method list, and
