@@ -330,14 +330,7 @@ async fn drain(sh: &Rc<Shared>, target: &str) -> Result<()> {
         };
         save(sh, target, &[&claim.message_id])?;
         if verdict == (gate::Verdict::Send { would_hold: true }) {
-            let first = with_queue(sh, target, |q| {
-                q.jobs
-                    .front()
-                    .is_some_and(|j| j.id == claim.job_id && j.failures == 0 && j.reclaims == 0)
-            })?;
-            if first {
-                gate::record_would_hold(sh, target)?;
-            }
+            gate::record_would_hold(sh, target, claim.job_id)?;
         }
         sh.store().job_claimed(target, claim.job_id, t)?;
         // Should this instance die while the job runs, the alarm at its lease's expiry is what

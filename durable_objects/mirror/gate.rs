@@ -178,8 +178,16 @@ fn ask_audit(sh: &Shared, guild: &GuildId, now: i64) {
     });
 }
 
-/// A shadow-mode job enforce would have held.
-pub fn record_would_hold(sh: &Shared, target: &str) -> Result<()> {
+/// A shadow-mode job enforce would have held, counted once however often it is claimed (a
+/// rate limit or a retry claims it again): job ids only grow within a target's queue.
+pub fn record_would_hold(sh: &Shared, target: &str, job_id: u64) -> Result<()> {
+    if job_id <= counter(sh, "would_hold_last", target)? {
+        return Ok(());
+    }
+    sh.store().meta_set(
+        &counter_key("would_hold_last", target),
+        SqlStorageValue::Integer(job_id as i64),
+    )?;
     bump(sh, "would_hold", target, 1)
 }
 
@@ -188,11 +196,7 @@ pub fn record_would_hold(sh: &Shared, target: &str) -> Result<()> {
 pub fn expire(sh: &Shared, target: &str, q: &mut TargetQueue, max_age_ms: i64) -> Result<u64> {
     let now = crate::runtime::now_ms();
     let mut n = 0u64;
-    while let Some(head) = q.jobs.front() {
-        if head.lease.is_some() || head.enqueued_at_ms + max_age_ms > now {
-            break;
-        }
-        let job = q.jobs.pop_front().expect("a head");
+    for job in q.expire_held(now - max_age_ms) {
         let _ = sh.store().take_job_times(target, job.id)?;
         sh.store().record(&HistoryEntry {
             at_ms: now,
