@@ -16,13 +16,18 @@ use crate::media::FetchError;
 
 pub use crate::media::fetch;
 
+/// How soon a job asks again while another caller fetches its file.
+const IN_FLIGHT_POLL_MS: i64 = 500;
+
 /// A store that has no bytes yet is not a failure of the job: it runs again when the store
 /// says the bytes may be there (a claim in flight, a retry due), like a rate limit; only our
 /// own transient fault counts as one.
 pub fn retry(e: FetchError, now_ms: i64) -> SendResult {
     match e {
+        // The claim's holder (most often the landing fetch, a few ms from done) may finish
+        // long before its claim would expire: look again soon, never later than the expiry.
         FetchError::InFlight { retry_at_ms } => SendResult::NotBefore {
-            at_ms: retry_at_ms.max(now_ms + 1),
+            at_ms: retry_at_ms.min(now_ms + IN_FLIGHT_POLL_MS).max(now_ms + 1),
         },
         FetchError::RetryAt { at_ms } => SendResult::NotBefore {
             at_ms: at_ms.max(now_ms + 1),
