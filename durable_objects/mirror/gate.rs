@@ -100,8 +100,18 @@ pub async fn view(sh: &Shared, guild: &GuildId, refetch_older_than: Option<i64>)
     match fetched {
         Ok(v) => remember(sh, v, now),
         // A recheck that fails keeps the copy it has (the gate never waits on the seat
-        // object); with no copy at all the failure is the caller's transient fault.
-        Err(e) => cached.ok_or(e),
+        // object) and tries again a recheck later, not at once; with no copy at all the
+        // failure is the caller's.
+        Err(e) => match cached {
+            Some(mut c) => {
+                c.at_ms = now;
+                sh.gates
+                    .borrow_mut()
+                    .insert(guild.as_str().to_string(), c.clone());
+                Ok(c)
+            }
+            None => Err(e),
+        },
     }
 }
 
