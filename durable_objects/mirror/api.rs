@@ -15,6 +15,10 @@ pub const STATUS: &str = "/status";
 pub const REQUEUE: &str = "/requeue";
 /// `POST` (no body): mappings or connector flags changed; reload them before the next job.
 pub const INVALIDATE: &str = "/invalidate";
+/// `POST` a seat change (`seats::mirror_link::SeatChange`) from the tenant's seat object.
+pub const SEATS_CHANGED: &str = crate::durable_objects::seats::mirror_link::SEATS_CHANGED_PATH;
+/// `GET`: held, expired and would-hold counts per customer guild and target.
+pub const SEATS_HELD: &str = "/seats/held";
 /// `POST` [`Maintenance`] → [`Retained`].
 pub const MAINTENANCE: &str = "/maintenance";
 
@@ -111,6 +115,9 @@ pub struct TargetStatus {
     pub next_wake_ms: Option<i64>,
     pub webhook_id: Option<String>,
     pub dead: Vec<DeadJob>,
+    /// The seat gate on this target (issue 15): paused, held, expired and would-hold counts.
+    #[serde(default)]
+    pub seats: super::gate::TargetSeats,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

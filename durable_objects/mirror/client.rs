@@ -44,6 +44,20 @@ impl MirrorClient {
             .await
     }
 
+    /// The seat object's push: a guild's gate view changed.
+    pub async fn seats_changed(
+        &self,
+        change: &crate::durable_objects::seats::mirror_link::SeatChange,
+    ) -> worker::Result<serde_json::Value> {
+        self.call(Method::Post, api::SEATS_CHANGED, Some(change))
+            .await
+    }
+
+    /// Held, expired and would-hold counts per customer guild and target.
+    pub async fn seats_held(&self) -> worker::Result<serde_json::Value> {
+        self.call::<(), _>(Method::Get, api::SEATS_HELD, None).await
+    }
+
     pub async fn maintenance(&self, body: &api::Maintenance) -> worker::Result<api::Retained> {
         self.call(Method::Post, api::MAINTENANCE, Some(body)).await
     }

@@ -30,7 +30,7 @@ use worker::{Response, Result};
 
 use super::api::{self, HistoryEntry};
 use super::routing::{self, Mapping, Routes, ThreadMode};
-use super::{media, Shared};
+use super::{gate, media, Shared};
 use crate::discord::{Discord, SendError};
 use crate::durable_objects::js;
 
@@ -222,7 +222,7 @@ pub async fn run_all(sh: Rc<Shared>) {
         .as_ref()
         .map(|qs| {
             qs.iter()
-                .filter(|(_, q)| q.next_wake_ms().is_some_and(|w| w <= t))
+                .filter(|(k, q)| wake(&sh, k, q).is_some_and(|w| w <= t))
                 .map(|(k, _)| k.clone())
                 .collect()
         })
@@ -232,7 +232,7 @@ pub async fn run_all(sh: Rc<Shared>) {
     schedule(&sh).await;
 }
 
-async fn run_target(sh: Rc<Shared>, target: String) {
+pub(super) async fn run_target(sh: Rc<Shared>, target: String) {
     if !sh.running.borrow_mut().insert(target.clone()) {
         sh.again.borrow_mut().insert(target);
         return;
@@ -265,6 +265,15 @@ async fn set_alarm(sh: &Shared, at: i64) -> Result<()> {
         .await
 }
 
+/// When a queue needs the object: a paused one (the seat gate holds it) at its next expiry or
+/// recheck, any other at its head's retry time or lease expiry.
+fn wake(sh: &Shared, target: &str, q: &TargetQueue) -> Option<i64> {
+    if sh.paused.borrow().contains_key(target) {
+        return gate::paused_wake(sh, target, q);
+    }
+    q.next_wake_ms()
+}
+
 /// The alarm is the earliest wake of any queue: a retry time, or a lease's expiry (a crashed
 /// loop's job is reclaimed then, without any sweep).
 async fn schedule(sh: &Shared) {
@@ -272,7 +281,7 @@ async fn schedule(sh: &Shared) {
         .queues
         .borrow()
         .as_ref()
-        .and_then(|qs| qs.values().filter_map(|q| q.next_wake_ms()).min());
+        .and_then(|qs| qs.iter().filter_map(|(k, q)| wake(sh, k, q)).min());
     let result = match next {
         Some(at) => set_alarm(sh, at.max(now())).await,
         None => Ok(()),
@@ -291,10 +300,38 @@ async fn drain(sh: &Rc<Shared>, target: &str) -> Result<()> {
     let discord = Discord::from_env(&sh.env);
     loop {
         let t = now();
+        let due = with_queue(sh, target, |q| {
+            q.jobs.front().is_some_and(|h| match &h.lease {
+                Some(l) => l.until_ms <= t,
+                None => h.not_before_ms <= t,
+            })
+        })?;
+        if !due {
+            return Ok(());
+        }
+        // The seat gate decides on this object's copy of the guild's view, before any call
+        // for the job: a hold leaves the head unclaimed (the queue is paused, in order).
+        let verdict = seat_gate(sh, target).await?;
+        if verdict == gate::Verdict::Hold {
+            let max_age = sh
+                .paused
+                .borrow()
+                .get(target)
+                .map(|(_, a)| *a)
+                .unwrap_or(i64::MAX / 2);
+            let expired = with_queue(sh, target, |q| gate::expire(sh, target, q, max_age))??;
+            if expired > 0 {
+                save(sh, target, &[])?;
+            }
+            return Ok(());
+        }
         let Some(claim) = with_queue(sh, target, |q| q.claim(t, LEASE_MS))? else {
             return Ok(());
         };
         save(sh, target, &[&claim.message_id])?;
+        if verdict == (gate::Verdict::Send { would_hold: true }) {
+            gate::record_would_hold(sh, target, claim.job_id)?;
+        }
         sh.store().job_claimed(target, claim.job_id, t)?;
         // Should this instance die while the job runs, the alarm at its lease's expiry is what
         // wakes the object again to reclaim it.
@@ -315,13 +352,35 @@ async fn drain(sh: &Rc<Shared>, target: &str) -> Result<()> {
             let _ = next;
             return Ok(());
         };
-        // Seat gating (issue 15) goes here, before any call for this job: the per-guild gate
-        // decides on its snapshot whether the job may run now or is held.
         match run_job(sh, discord, target, &claim).await? {
             Flow::NextJob => continue,
             Flow::Blocked => return Ok(()),
         }
     }
+}
+
+/// The seat gate for `target`: its guild from the mappings. Should the seat object be
+/// unreachable before this object has any copy of the guild's view, the job is sent: a
+/// guild with a seat config has a copy from its first job on, and a failure of ours must not
+/// stop every unconfigured guild's mirroring.
+async fn seat_gate(sh: &Rc<Shared>, target: &str) -> Result<gate::Verdict> {
+    let routes = routes(sh, &[]).await?;
+    let guild = routes
+        .mappings
+        .iter()
+        .find(|m| m.target.as_str() == target)
+        .and_then(|m| m.target_guild.clone());
+    match gate::check(sh, guild.as_ref(), target).await {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            log_error("mirror: seat gate view unavailable; sending", &e);
+            Ok(gate::Verdict::Ungated)
+        }
+    }
+}
+
+fn cx_tenant(sh: &Shared) -> String {
+    sh.tenant_key.borrow().clone().unwrap_or_default()
 }
 
 /// What a job renders to, owned.
@@ -353,7 +412,7 @@ struct JobCx {
     tenant: String,
 }
 
-fn kind_str(k: relay_mirror::jobs::ChangeKind) -> &'static str {
+pub(super) fn kind_str(k: relay_mirror::jobs::ChangeKind) -> &'static str {
     match k {
         relay_mirror::jobs::ChangeKind::Create => "create",
         relay_mirror::jobs::ChangeKind::Edit => "edit",
@@ -435,7 +494,7 @@ async fn run_job(sh: &Rc<Shared>, discord: &Discord, target: &str, claim: &Claim
                 avatar_url,
                 reply: None,
                 upload_limit: None,
-                media_links: Default::default(),
+                media_links: media::links(&sh.env, &cx_tenant(sh), v),
             };
             match render::render(v, &mapping.rules, &ctx) {
                 RenderOutcome::Post(r) => Want::Parts(r),
@@ -754,13 +813,54 @@ fn mentions(am: Option<&render::AllowedMentions>) -> AllowedMentions {
     out
 }
 
-/// Fetches the step's uploads through the media seam.
+/// The step's uploads, fetched through the media seam.
+struct Uploads {
+    files: Vec<File>,
+    /// Files the store will never have (too large, given up): their names are posted
+    /// instead, so the post is never empty and never silently short.
+    missing: Vec<String>,
+    /// Files before the first missing one: Discord's answer pairs with the step's `upload`
+    /// only that far (the rest are uploaded again by a later edit, never misattributed).
+    paired: usize,
+}
+
+impl Uploads {
+    fn content(&self, content: &str) -> String {
+        if self.missing.is_empty() {
+            return content.to_string();
+        }
+        let names: Vec<String> = self
+            .missing
+            .iter()
+            .map(|n| format!("📎 {n} (file unavailable)"))
+            .collect();
+        if content.trim().is_empty() {
+            names.join("\n")
+        } else {
+            format!("{content}\n{}", names.join("\n"))
+        }
+    }
+
+    fn pair(
+        &self,
+        mut uploaded: Vec<relay_core::ids::AttachmentId>,
+    ) -> Vec<relay_core::ids::AttachmentId> {
+        uploaded.truncate(self.paired);
+        uploaded
+    }
+}
+
 async fn files(
+    sh: &Shared,
     cx: &JobCx,
     upload: &[relay_core::ids::AttachmentId],
-) -> std::result::Result<Vec<File>, SendResult> {
-    let mut out = Vec::new();
-    for a in upload {
+) -> std::result::Result<Uploads, SendResult> {
+    let mut out = Uploads {
+        files: Vec::new(),
+        missing: Vec::new(),
+        paired: upload.len(),
+    };
+    for (i, a) in upload.iter().enumerate() {
         let Some(att) = cx
             .view
             .as_ref()
@@ -772,20 +872,15 @@ async fn files(
                 discord_code: None,
             });
         };
-        match media::fetch(&cx.tenant, att).await {
-            Ok(Some(f)) => out.push(File::new(f.filename, f.content_type, f.bytes)),
+        match media::fetch(&sh.env, &cx.tenant, att).await {
+            Ok(Some(f)) => out
+                .files
+                .push(File::new(f.filename, f.content_type, f.bytes)),
             Ok(None) => {
-                return Err(SendResult::Permanent {
-                    error_code: "attachment_unavailable".into(),
-                    reason: format!("attachment {a} ({}) can no longer be fetched", att.filename),
-                    discord_code: None,
-                })
+                out.paired = out.paired.min(i);
+                out.missing.push(att.filename.clone());
             }
-            Err(e) => {
-                return Err(SendResult::Transient {
-                    reason: format!("attachment {a}: {}", e.0),
-                })
-            }
+            Err(e) => return Err(media::retry(e, now())),
         }
     }
     Ok(out)
@@ -862,17 +957,17 @@ async fn send(
             let Some(p) = part(*i) else {
                 return Ok(nothing_to_send());
             };
-            let files = match files(cx, upload).await {
+            let up = match files(sh, cx, upload).await {
                 Ok(f) => f,
                 Err(r) => return Ok(r),
             };
             let mut ep = ExecuteWebhook::new(wid.id().expect("a webhook id"), token.clone());
-            ep.content = Some(p.content.clone());
+            ep.content = Some(up.content(&p.content));
             ep.embeds = p.embeds.clone();
             ep.username = rendered.map(|r| r.username.clone());
             ep.avatar_url = rendered.and_then(|r| r.avatar_url.clone());
             ep.allowed_mentions = am;
-            ep.files = files;
+            ep.files = up.files.clone();
             ep.thread_id = thread_id;
             ep.thread_name = thread_name.map(|n| n.chars().take(100).collect());
             match discord.send(&ep, attempt).await {
@@ -883,7 +978,7 @@ async fn send(
                     }
                     SendResult::Posted {
                         message_id: m.id.into(),
-                        uploaded: m.attachments.iter().map(|a| a.id.into()).collect(),
+                        uploaded: up.pair(m.attachments.iter().map(|a| a.id.into()).collect()),
                     }
                 }
                 Err(e) => to_result(e),
@@ -893,21 +988,21 @@ async fn send(
             let Some(p) = part(*i) else {
                 return Ok(nothing_to_send());
             };
-            let files = match files(cx, upload).await {
+            let up = match files(sh, cx, upload).await {
                 Ok(f) => f,
                 Err(r) => return Ok(r),
             };
             let mut ep = CreateMessage::new(channel);
-            ep.content = Some(p.content.clone());
+            ep.content = Some(up.content(&p.content));
             ep.embeds = p.embeds.clone();
             ep.allowed_mentions = am;
             ep.nonce = step.nonce.clone().map(MessageNonce::Str);
             ep.enforce_nonce = ep.nonce.is_some();
-            ep.files = files;
+            ep.files = up.files.clone();
             match discord.send(&ep, attempt).await {
                 Ok(m) => SendResult::Posted {
                     message_id: m.id.into(),
-                    uploaded: m.attachments.iter().map(|a| a.id.into()).collect(),
+                    uploaded: up.pair(m.attachments.iter().map(|a| a.id.into()).collect()),
                 },
                 Err(e) => to_result(e),
             }
@@ -924,7 +1019,7 @@ async fn send(
             let Some(p) = part(*i) else {
                 return Ok(nothing_to_send());
             };
-            let files = match files(cx, upload).await {
+            let up = match files(sh, cx, upload).await {
                 Ok(f) => f,
                 Err(r) => return Ok(r),
             };
@@ -940,31 +1035,32 @@ async fn send(
                         mid,
                     );
                     ep.thread_id = thread_id;
-                    ep.content = Some(p.content.clone());
+                    ep.content = Some(up.content(&p.content));
                     ep.embeds = Some(p.embeds.clone());
                     ep.allowed_mentions = am;
                     ep.keep_attachments = Some(keep_ids.clone());
-                    ep.files = files;
+                    ep.files = up.files.clone();
                     discord.send(&ep, attempt).await
                 }
                 None => {
                     let mut ep = UpdateMessage::new(channel, mid);
-                    ep.content = Some(p.content.clone());
+                    ep.content = Some(up.content(&p.content));
                     ep.embeds = Some(p.embeds.clone());
                     ep.allowed_mentions = am;
                     ep.keep_attachments = Some(keep_ids.clone());
-                    ep.files = files;
+                    ep.files = up.files.clone();
                     discord.send(&ep, attempt).await
                 }
             };
             match answer {
                 Ok(m) => SendResult::Edited {
-                    uploaded: m
-                        .attachments
-                        .iter()
-                        .filter(|a| !keep_ids.contains(&a.id))
-                        .map(|a| a.id.into())
-                        .collect(),
+                    uploaded: up.pair(
+                        m.attachments
+                            .iter()
+                            .filter(|a| !keep_ids.contains(&a.id))
+                            .map(|a| a.id.into())
+                            .collect(),
+                    ),
                 },
                 Err(e) => to_result(e),
             }

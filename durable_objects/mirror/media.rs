@@ -1,67 +1,62 @@
-//! The seam between dispatch and where attachment bytes come from. For now the connector's
-//! attachment URL is fetched at send time (with a size cap and a timeout); the `MEDIA` store
-//! (R2, fetched once when the signal lands) replaces the body of [`fetch`] and nothing else.
+//! The seam between dispatch and where attachment bytes come from: the media store
+//! (`crate::media`, R2 `MEDIA`). The landing fetch has normally stored the bytes already (from
+//! the CDN URL while it was still valid); when it has not, [`crate::media::fetch`] claims and
+//! fetches once — the two never both fetch. Types are sniffed from the stored bytes.
 
-use relay_core::protocol::Attachment;
-use worker::{AbortController, Fetch, Method, Request, RequestInit};
+use std::collections::BTreeMap;
 
-/// Discord's default per-file upload limit: larger files are not fetched.
-pub const MAX_BYTES: u64 = 10 * 1024 * 1024;
-pub const TIMEOUT_MS: u64 = 10_000;
+use relay_core::convergence::SignalView;
+use relay_core::ids::AttachmentId;
+use relay_mirror::jobs::SendResult;
+use relay_mirror::render::DEFAULT_UPLOAD_LIMIT;
+use worker::Env;
 
-/// One attachment's bytes, ready to upload as `files[n]`.
-pub struct MediaFile {
-    pub bytes: Vec<u8>,
-    pub content_type: String,
-    pub filename: String,
+use crate::config::MediaConfig;
+use crate::media::FetchError;
+
+pub use crate::media::fetch;
+
+/// How soon a job asks again while another caller fetches its file.
+const IN_FLIGHT_POLL_MS: i64 = 500;
+
+/// A store that has no bytes yet is not a failure of the job: it runs again when the store
+/// says the bytes may be there (a claim in flight, a retry due), like a rate limit; only our
+/// own transient fault counts as one.
+pub fn retry(e: FetchError, now_ms: i64) -> SendResult {
+    match e {
+        // The claim's holder (most often the landing fetch, a few ms from done) may finish
+        // long before its claim would expire: look again soon, never later than the expiry.
+        FetchError::InFlight { retry_at_ms } => SendResult::NotBefore {
+            at_ms: retry_at_ms.min(now_ms + IN_FLIGHT_POLL_MS).max(now_ms + 1),
+        },
+        FetchError::RetryAt { at_ms } => SendResult::NotBefore {
+            at_ms: at_ms.max(now_ms + 1),
+        },
+        FetchError::Unavailable(reason) => SendResult::Transient {
+            reason: format!("media store: {reason}"),
+        },
+    }
 }
 
-/// Why bytes could not be had now; the job retries (a transient fault of ours or the host's).
-#[derive(Debug)]
-pub struct MediaError(pub String);
-
-/// The bytes of `attachment` for tenant `tenant`, or `None` when they are gone for good (the
-/// URL expired or vanished, or the file is over the cap).
-pub async fn fetch(tenant: &str, attachment: &Attachment) -> Result<Option<MediaFile>, MediaError> {
-    let _ = tenant; // the MEDIA store keys objects by tenant; the URL fetch needs no key
-    if attachment.size > MAX_BYTES {
-        return Ok(None);
+/// Our signed links for the view's files over Discord's upload limit (rendered as links
+/// instead of uploads). Without a signing key or `MEDIA_PUBLIC_BASE` there are none, and the
+/// renderer lists such files as dropped.
+pub fn links(env: &Env, tenant: &str, view: &SignalView) -> BTreeMap<AttachmentId, String> {
+    let big: Vec<&AttachmentId> = view
+        .attachments
+        .iter()
+        .filter(|a| a.size > DEFAULT_UPLOAD_LIMIT)
+        .map(|a| &a.discord_attachment_id)
+        .collect();
+    if big.is_empty() {
+        return BTreeMap::new();
     }
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get);
-    let req = Request::new_with_init(&attachment.source_url, &init)
-        .map_err(|e| MediaError(e.to_string()))?;
-    let request = Fetch::Request(req);
-    let fetch = request.send_with_signal(&signal);
-    let timeout = worker::Delay::from(std::time::Duration::from_millis(TIMEOUT_MS));
-    futures_util::pin_mut!(fetch);
-    futures_util::pin_mut!(timeout);
-    let mut resp = match futures_util::future::select(fetch, timeout).await {
-        futures_util::future::Either::Left((r, _)) => r.map_err(|e| MediaError(e.to_string()))?,
-        futures_util::future::Either::Right(_) => {
-            controller.abort();
-            return Err(MediaError("attachment fetch timed out".into()));
-        }
-    };
-    match resp.status_code() {
-        200..=299 => {}
-        403 | 404 | 410 => return Ok(None),
-        s => return Err(MediaError(format!("attachment host answered {s}"))),
-    }
-    let bytes = resp.bytes().await.map_err(|e| MediaError(e.to_string()))?;
-    if bytes.len() as u64 > MAX_BYTES {
-        return Ok(None);
-    }
-    let content_type = attachment
-        .content_type
-        .clone()
-        .or_else(|| resp.headers().get("content-type").ok().flatten())
-        .unwrap_or_else(|| "application/octet-stream".into());
-    Ok(Some(MediaFile {
-        bytes,
-        content_type,
-        filename: attachment.filename.clone(),
-    }))
+    let cfg = MediaConfig::from_env(env);
+    big.into_iter()
+        .filter_map(|id| {
+            crate::media::signed_url(&cfg, tenant, id, cfg.link_ttl_s)
+                .ok()
+                .map(|u| (id.clone(), u))
+        })
+        .collect()
 }

@@ -10,7 +10,8 @@
 //! queues (a retry time or a lease's expiry): nothing polls.
 //!
 //! `api` is the protocol, `client` the typed caller, `store` the storage, `routing` the
-//! mappings, `dispatch` the job loop, `media` the attachment seam.
+//! mappings, `dispatch` the job loop, `gate` the seat gate and its paused queues, `media` the attachment
+//! seam.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,6 +27,7 @@ use worker::{
 pub mod api;
 pub mod client;
 mod dispatch;
+mod gate;
 pub mod media;
 mod routing;
 mod status;
@@ -49,6 +51,12 @@ pub struct Shared {
     pub bot_user: RefCell<Option<UserId>>,
     /// The alarm as this instance last set it (saves a storage read per claim).
     pub alarm_at: RefCell<Option<i64>>,
+    /// The seat gate's copy of each customer guild's view (`gate`).
+    pub gates: RefCell<BTreeMap<String, gate::Cached>>,
+    /// Targets whose head the seat gate holds: their guild and the hold age.
+    pub paused: RefCell<BTreeMap<String, (relay_core::ids::GuildId, i64)>>,
+    /// When "audit now" was last asked per guild.
+    pub audit_asked: RefCell<BTreeMap<String, i64>>,
 }
 
 impl Shared {
@@ -92,6 +100,9 @@ impl DurableObject for MirrorObject {
                 again: RefCell::new(BTreeSet::new()),
                 bot_user: RefCell::new(None),
                 alarm_at: RefCell::new(None),
+                gates: RefCell::new(BTreeMap::new()),
+                paused: RefCell::new(BTreeMap::new()),
+                audit_asked: RefCell::new(BTreeMap::new()),
             }),
         }
     }
@@ -135,6 +146,12 @@ impl DurableObject for MirrorObject {
                 *sh.routes.borrow_mut() = None;
                 Response::from_json(&serde_json::json!({"invalidated": true}))
             }
+            (Method::Post, api::SEATS_CHANGED) => {
+                let body: crate::durable_objects::seats::mirror_link::SeatChange =
+                    req.json().await?;
+                gate::changed(sh, body).await
+            }
+            (Method::Get, api::SEATS_HELD) => gate::held(sh).await,
             (Method::Post, api::MAINTENANCE) => {
                 let body: api::Maintenance = req.json().await?;
                 status::retention(sh, body)

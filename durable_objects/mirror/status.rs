@@ -40,6 +40,12 @@ pub async fn status(sh: &Rc<Shared>, connector: &str) -> Result<Response> {
         let (depth, retrying, next, dead) = with_queue(sh, t, |q| {
             (q.depth(), q.retrying(), q.next_wake_ms(), q.dead.clone())
         })?;
+        let guild = routes
+            .mappings
+            .iter()
+            .find(|m| m.target.as_str() == t)
+            .and_then(|m| m.target_guild.clone());
+        let seats = super::gate::target_seats(sh, t, guild.as_ref(), depth)?;
         out.push(api::TargetStatus {
             target_channel_id: t.clone(),
             depth,
@@ -47,6 +53,7 @@ pub async fn status(sh: &Rc<Shared>, connector: &str) -> Result<Response> {
             next_wake_ms: next,
             webhook_id: sh.store().webhook(t)?.map(|(id, _)| id),
             dead,
+            seats,
         });
     }
     let now = crate::runtime::now_ms();

@@ -80,7 +80,7 @@ pub struct TenantStatus {
     /// The object's alarm; `None` when nothing is planned.
     pub alarm_at_ms: Option<i64>,
     pub guilds: Vec<GuildStatus>,
-    /// What the last "tell the mirror dispatcher" attempt came to (`not_wired` until the
-    /// mirror hookup is merged; see `mirror_link`).
+    /// What the last "tell the mirror dispatcher" attempt came to (`delivered`, `not_wired`
+    /// without a tenant key, `failed: …`; see `mirror_link`).
     pub mirror_link: Option<String>,
 }

@@ -3,20 +3,16 @@
 //!
 //! # For the mirror dispatcher
 //!
-//! ```ignore
-//! let view = SeatClient::new(&env, tenant)?.gate_view(&guild_id).await?;
-//! let decision = view.decide(now_ms);          // relay_guild::seats::gate() on the view
-//! if decision.audit_now { SeatClient::new(&env, tenant)?.audit_now(&guild_id).await.ok(); }
-//! // decision.deliver → send; false → HeldQueue::offer(.., deliver = false, ..)
-//! // decision.would_hold → record "would hold" (shadow)
-//! ```
+//! The mirror object (`durable_objects/mirror/gate.rs`) calls [`SeatClient::gate_view`] on a
+//! guild's first job and keeps the view; it decides each job with `view.decide(now)`, calls
+//! [`SeatClient::audit_now`] fire-and-forget when the decision asks, counts `would_hold`, and
+//! pauses the target's queue on a hold.
 //!
 //! The view carries the configured mode, the kill switch (so `effective_mode()` is enforce →
-//! shadow while it is on), the limit, the snapshot and the windows (freshness, hold age); the
-//! dispatcher may cache it and decide locally. When a guild's snapshot changes — above all
-//! when it comes back under its limit — the seat object tells the dispatcher through
-//! [`super::mirror_link::snapshot_changed`] so held jobs are released without waiting for the
-//! next signal.
+//! shadow while it is on), the limit, the snapshot and the windows (freshness, hold age). When
+//! a guild's snapshot or config changes the seat object pushes the new view through
+//! [`super::mirror_link::snapshot_changed`], so held jobs are released without waiting for
+//! the next signal.
 
 use relay_core::ids::GuildId;
 use relay_guild::seats::GateView;
@@ -57,7 +53,6 @@ impl SeatClient {
     }
 
     /// The gate's "audit now" (fire and forget for the dispatcher; the object dedupes).
-    #[allow(dead_code)] // Called by the mirror dispatcher (issue 11's branch) once merged.
     pub async fn audit_now(&self, guild: &GuildId) -> worker::Result<api::RefreshAnswer> {
         self.refresh(guild, "gate").await
     }

@@ -5,10 +5,7 @@
 //!
 //! The contract (for the mirror object, binding `MIRROR`): `POST /seats/changed` with a
 //! [`SeatChange`] body on the tenant's mirror object; it replaces its copy of the guild's
-//! [`GateView`] and, when `back_under`, runs `HeldQueue::release`. The mirror runtime is built
-//! in another branch, so here the link reports [`MirrorLink::NotWired`] — the lead wires
-//! [`snapshot_changed`] at merge (the only function to change) and nothing pretends a
-//! delivery happened.
+//! [`GateView`] and runs the guild's paused targets again, so held jobs go out in order.
 
 use relay_guild::seats::GateView;
 use serde::{Deserialize, Serialize};
@@ -27,9 +24,9 @@ pub struct SeatChange {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MirrorLink {
-    #[allow(dead_code)] // What `snapshot_changed` answers once the mirror hookup is wired.
+    /// The tenant's mirror object has the new view.
     Delivered,
-    /// The mirror dispatcher is not in this build: nothing was delivered.
+    /// No tenant key yet (a seat object that was never configured): nobody to tell.
     NotWired,
 }
 
@@ -43,16 +40,12 @@ impl MirrorLink {
 }
 
 /// Tells the tenant's mirror dispatcher that a guild's seat state changed.
-pub async fn snapshot_changed(_env: &Env, change: &SeatChange) -> worker::Result<MirrorLink> {
-    crate::runtime::log(
-        "info",
-        "seats: mirror link not wired",
-        serde_json::json!({
-            "tenant_key": change.tenant_key,
-            "guild_id": change.view.guild_id.to_string(),
-            "back_under": change.back_under,
-            "path": SEATS_CHANGED_PATH,
-        }),
-    );
-    Ok(MirrorLink::NotWired)
+pub async fn snapshot_changed(env: &Env, change: &SeatChange) -> worker::Result<MirrorLink> {
+    if change.tenant_key.is_empty() {
+        return Ok(MirrorLink::NotWired);
+    }
+    crate::durable_objects::mirror::client::MirrorClient::new(env, &change.tenant_key)?
+        .seats_changed(change)
+        .await?;
+    Ok(MirrorLink::Delivered)
 }

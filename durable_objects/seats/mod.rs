@@ -107,9 +107,14 @@ impl SeatObject {
         let views: Vec<GateView> = self
             .seats
             .with(&self.state, |s| {
+                // A removed config is pushed as unconfigured, so the mirror stops gating.
                 ids.iter()
-                    .filter_map(|id| s.guilds.get(id))
-                    .map(|g| g.gate_view(s.meta.kill_switch, settings.policy))
+                    .filter_map(|id| match s.guilds.get(id) {
+                        Some(g) => Some(g.gate_view(s.meta.kill_switch, settings.policy)),
+                        None => id.parse().ok().map(|g| {
+                            GateView::unconfigured(g, s.meta.kill_switch, settings.policy)
+                        }),
+                    })
                     .collect()
             })
             .await?;

@@ -64,6 +64,8 @@ test('the seats page sets a limit, shows the audit, refreshes and flips the kill
   assert.ok(used > 5, `${used}`);
   assert.equal(await page.getAttribute(`${row()} .seat-status`, 'data-status'), 'fresh');
   assert.ok(await page.$(`${row()} .seat-next time`), 'the next check is shown');
+  // Held jobs come from the tenant's mirror object: none are queued for this guild.
+  assert.equal(await page.getAttribute(`${row()} .seat-held`, 'data-held'), '0');
   assert.deepEqual(await unlabelled(page), []);
   await screenshot(page, 'admin-seats-paused');
 

@@ -14,6 +14,18 @@ function when(ms, none) {
   return ms ? timeEl(ms) : h('span', { class: 'muted' }, none);
 }
 
+/** Jobs the mirror holds for the guild (per target in the tooltip), expired and would-hold. */
+function heldCell(s) {
+  const m = s.mirror;
+  if (!m || m.available === false) return h('span', { class: 'muted' }, 'mirror did not answer');
+  const per = (m.targets ?? []).filter((t) => t.held > 0).map((t) => `#${t.target_channel_id}: ${t.held}`).join(', ');
+  return [
+    h('span', { attrs: per ? { title: per } : {} }, String(m.held)),
+    m.expired_while_paused_total ? h('span', { class: 'sub seat-expired' }, `${m.expired_while_paused_total} expired while paused`) : null,
+    m.would_hold_total ? h('span', { class: 'sub seat-would-hold' }, `${m.would_hold_total} would hold (shadow)`) : null,
+  ];
+}
+
 export async function renderSeats(root, { api, setCrumbs }, tenantKey) {
   const base = `/v1/admin/tenants/${seg(tenantKey)}/seats`;
   setCrumbs([['Tenants', '#/'], [tenantKey, hashFor('t/:tenant', { tenant: tenantKey })], ['Seats', hashFor('t/:tenant/seats', { tenant: tenantKey })]]);
@@ -77,6 +89,7 @@ export async function renderSeats(root, { api, setCrumbs }, tenantKey) {
       h('td', {}, mode, s.effective_mode !== s.mode ? h('span', { class: 'sub' }, `effective: ${s.effective_mode} (kill switch)`) : null),
       h('td', { class: 'seat-used', dataset: { used: String(snap.seats_used ?? '') } }, `${used} / ${s.limit}`),
       h('td', {}, seatBadge(s), snap.status ? h('span', { class: 'sub seat-status', dataset: { status: snap.status } }, snap.status) : h('span', { class: 'sub seat-status' }, 'no count yet')),
+      h('td', { class: 'seat-held', dataset: { held: String(s.mirror?.held ?? '') } }, heldCell(s)),
       h('td', {}, when(snap.checked_at, 'never')),
       h('td', { class: 'seat-next' }, when(snap.next_check_at, 'none planned')),
       h('td', { class: 'seat-error' }, snap.last_error
@@ -96,7 +109,7 @@ export async function renderSeats(root, { api, setCrumbs }, tenantKey) {
     killBtn.textContent = kill ? 'Release kill switch' : 'Engage kill switch';
     killBtn.className = kill ? 'btn' : 'btn danger';
     tbody.replaceChildren(...(seats.length ? seats.map(row)
-      : [emptyRow(9, 'No seat limits yet: every guild is off. Add one below.')]));
+      : [emptyRow(10, 'No seat limits yet: every guild is off. Add one below.')]));
     const keep = guildSelect.value;
     guildSelect.replaceChildren(option('', guilds.length ? 'Select a guild…' : 'No guilds assigned to this tenant (see Catalog)'),
       ...guilds.map((x) => option(x.guild_id, `${x.name} (${x.guild_id})${seats.some((s) => s.guild_id === x.guild_id) ? ' — configured' : ''}`)));
@@ -146,7 +159,7 @@ export async function renderSeats(root, { api, setCrumbs }, tenantKey) {
       killBtn),
     panel({ titleId: 'seats-title', title: 'Customer guilds' },
       errors,
-      dataTable('seats-title', ['Guild', 'Limit', 'Mode', 'Seats used', 'Status', 'Checked', 'Next check', 'Last error', ''], tbody)),
+      dataTable('seats-title', ['Guild', 'Limit', 'Mode', 'Seats used', 'Status', 'Held', 'Checked', 'Next check', 'Last error', ''], tbody)),
     panel({ titleId: 'seat-new-title', title: 'Set a seat limit', bare: true }, form));
 
   try {

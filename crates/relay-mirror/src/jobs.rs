@@ -497,6 +497,21 @@ impl TargetQueue {
         Enqueued::New(self.push(m, kind, now_ms))
     }
 
+    /// Removes, from the head of a queue whose claims are paused (the seat gate holds it),
+    /// the jobs enqueued at or before `cutoff_ms`, in order; a leased head (a job already
+    /// running) and everything behind the first younger job stay, so order is never broken.
+    pub fn expire_held(&mut self, cutoff_ms: i64) -> Vec<Job> {
+        let mut out = Vec::new();
+        while self
+            .jobs
+            .front()
+            .is_some_and(|h| h.lease.is_none() && h.enqueued_at_ms <= cutoff_ms)
+        {
+            out.extend(self.jobs.pop_front());
+        }
+        out
+    }
+
     /// When the queue next needs a claim: the head's due time or its lease's expiry.
     pub fn next_wake_ms(&self) -> Option<i64> {
         let head = self.jobs.front()?;

@@ -54,6 +54,7 @@ pub async fn handle(
                         "retrying": q.map_or(0, |q| q.retrying),
                         "next_wake_ms": q.and_then(|q| q.next_wake_ms),
                         "webhook_id": q.and_then(|q| q.webhook_id.clone()),
+                        "seats": q.map(|q| q.seats.clone()).unwrap_or_default(),
                         "dead_letters": q.map(|q| q.dead.iter().map(|d| json!({
                             "job_id": d.job.id,
                             "message_id": d.job.message_id,
@@ -76,6 +77,9 @@ pub async fn handle(
                         "queue_depth": sum(|t| t["depth"].as_u64().unwrap_or(0)),
                         "retrying": sum(|t| t["retrying"].as_u64().unwrap_or(0)),
                         "dead_lettered": sum(|t| t["dead_letters"].as_array().map_or(0, |a| a.len() as u64)),
+                        "held": sum(|t| t["seats"]["held"].as_u64().unwrap_or(0)),
+                        "expired_while_paused": sum(|t| t["seats"]["expired_while_paused_total"].as_u64().unwrap_or(0)),
+                        "would_hold": sum(|t| t["seats"]["would_hold_total"].as_u64().unwrap_or(0)),
                         "targets": targets,
                         "recent_jobs": status.recent,
                         "skipped": status.skipped,

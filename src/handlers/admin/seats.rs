@@ -176,6 +176,33 @@ pub async fn handle(req: &mut Request, cx: &Cx, db: &Db, t: &str, route: SeatsRo
                     seat_json(c, snap, name, kill, &policy, cx.now)
                 })
                 .collect();
+            // Held jobs live in the mirror object (its paused queues); the list still
+            // answers without them, saying so.
+            let held = match crate::durable_objects::mirror::client::MirrorClient::new(&cx.env, t) {
+                Ok(m) => m.seats_held().await.ok(),
+                Err(_) => None,
+            };
+            let mut list = list;
+            for entry in list.iter_mut() {
+                let gid = entry["guild_id"].as_str().unwrap_or_default().to_string();
+                let g = held.as_ref().and_then(|h| {
+                    h["guilds"]
+                        .as_array()
+                        .and_then(|a| a.iter().find(|g| g["guild_id"] == gid.as_str()))
+                });
+                entry["mirror"] = match (&held, g) {
+                    (None, _) => json!({"available": false}),
+                    (Some(_), None) => json!({
+                        "available": true, "held": 0, "expired_while_paused_total": 0,
+                        "would_hold_total": 0, "targets": [],
+                    }),
+                    (Some(_), Some(g)) => {
+                        let mut g = g.clone();
+                        g["available"] = json!(true);
+                        g
+                    }
+                };
+            }
             // The object's own view of its schedule; the list still answers without it.
             let object = match SeatClient::new(&cx.env, t) {
                 Ok(c) => c.status().await.ok(),

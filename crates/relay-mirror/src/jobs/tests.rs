@@ -1288,3 +1288,23 @@ fn a_failed_preparation_keeps_a_post_in_doubt_and_counts_like_a_failure() {
         .report_unsent(&claim, SendResult::Deleted, at, 0.0)
         .is_err());
 }
+
+#[test]
+fn expire_held_drops_old_heads_in_order_and_never_a_running_job() {
+    let mut q = TargetQueue::new();
+    q.enqueue(&mid(1), ChangeKind::Create, T0);
+    q.enqueue(&mid(2), ChangeKind::Create, T0 + 10);
+    q.enqueue(&mid(3), ChangeKind::Create, T0 + 20);
+    assert!(q.expire_held(T0 - 1).is_empty());
+    let gone: Vec<MessageId> = q
+        .expire_held(T0 + 10)
+        .into_iter()
+        .map(|j| j.message_id)
+        .collect();
+    assert_eq!(gone, vec![mid(1), mid(2)]);
+    assert_eq!(q.jobs.len(), 1);
+    let c = q.claim(T0 + 30, LEASE_MS).expect("the head is due");
+    assert_eq!(c.message_id, mid(3));
+    assert!(q.expire_held(T0 + 1_000).is_empty(), "a leased head stays");
+    assert_eq!(q.jobs.len(), 1);
+}
