@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod discord_gate;
 pub mod js;
 pub mod mirror;
+pub mod no_sockets;
 pub mod role_sync;
 pub mod seats;
 pub mod tenant;

@@ -10,6 +10,7 @@
 //!
 //! `api` is the protocol, `client` the typed caller, `run` the stepping.
 
+use crate::durable_objects::no_sockets;
 use worker::{
     durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
     WebSocketIncomingMessage,
@@ -90,7 +91,7 @@ impl DurableObject for CatalogObject {
         ws: WebSocket,
         _message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        ws.close(Some(1008), Some("the catalog object accepts no sockets"))
+        no_sockets::refuse(&ws, "the catalog object accepts no sockets")
     }
 
     async fn websocket_close(
@@ -104,11 +105,6 @@ impl DurableObject for CatalogObject {
     }
 
     async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
-        crate::runtime::log(
-            "warn",
-            "catalog socket error",
-            serde_json::json!({"error": error.to_string()}),
-        );
-        ws.close(Some(1011), Some("error"))
+        no_sockets::on_error(&ws, "catalog", error)
     }
 }

@@ -26,6 +26,7 @@
 
 use std::rc::Rc;
 
+use crate::durable_objects::no_sockets;
 use worker::{
     durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
     WebSocketIncomingMessage,
@@ -86,7 +87,7 @@ impl DurableObject for DiscordGate {
         ws: WebSocket,
         _message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        ws.close(Some(1008), Some("the Discord gate accepts no sockets"))
+        no_sockets::refuse(&ws, "the Discord gate accepts no sockets")
     }
 
     async fn websocket_close(
@@ -100,11 +101,6 @@ impl DurableObject for DiscordGate {
     }
 
     async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
-        crate::runtime::log(
-            "warn",
-            "discord gate socket error",
-            serde_json::json!({"error": error.to_string()}),
-        );
-        ws.close(Some(1011), Some("error"))
+        no_sockets::on_error(&ws, "discord gate", error)
     }
 }

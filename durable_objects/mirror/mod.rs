@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
+use crate::durable_objects::no_sockets;
 use relay_core::ids::UserId;
 use relay_mirror::jobs::TargetQueue;
 use worker::{
@@ -186,7 +187,7 @@ impl DurableObject for MirrorObject {
         ws: WebSocket,
         _message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        ws.close(Some(1008), Some("the mirror object accepts no sockets"))
+        no_sockets::refuse(&ws, "the mirror object accepts no sockets")
     }
 
     async fn websocket_close(
@@ -200,11 +201,6 @@ impl DurableObject for MirrorObject {
     }
 
     async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
-        crate::runtime::log(
-            "warn",
-            "mirror socket error",
-            serde_json::json!({"error": error.to_string()}),
-        );
-        ws.close(Some(1011), Some("error"))
+        no_sockets::on_error(&ws, "mirror", error)
     }
 }

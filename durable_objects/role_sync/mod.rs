@@ -14,6 +14,7 @@
 //!
 //! `api` is the protocol, `client` the typed caller, `run` the stepping.
 
+use crate::durable_objects::no_sockets;
 use worker::{
     durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
     WebSocketIncomingMessage,
@@ -96,7 +97,7 @@ impl DurableObject for RoleSync {
         ws: WebSocket,
         _message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        ws.close(Some(1008), Some("the role sync object accepts no sockets"))
+        no_sockets::refuse(&ws, "the role sync object accepts no sockets")
     }
 
     async fn websocket_close(
@@ -110,11 +111,6 @@ impl DurableObject for RoleSync {
     }
 
     async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
-        crate::runtime::log(
-            "warn",
-            "role sync socket error",
-            serde_json::json!({"error": error.to_string()}),
-        );
-        ws.close(Some(1011), Some("error"))
+        no_sockets::on_error(&ws, "role sync", error)
     }
 }

@@ -12,6 +12,7 @@
 //! `api` is the protocol, `client` the typed caller (and the mirror dispatcher's
 //! [`client::SeatClient::gate_view`]), `state` the stored state, `run` the audit loop.
 
+use crate::durable_objects::no_sockets;
 use relay_core::ids::GuildId;
 use relay_guild::seats::{GateView, GuildSeats};
 use worker::{
@@ -261,7 +262,7 @@ impl DurableObject for SeatObject {
         ws: WebSocket,
         _message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        ws.close(Some(1008), Some("the seat object accepts no sockets"))
+        no_sockets::refuse(&ws, "the seat object accepts no sockets")
     }
 
     async fn websocket_close(
@@ -275,11 +276,6 @@ impl DurableObject for SeatObject {
     }
 
     async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
-        crate::runtime::log(
-            "warn",
-            "seat object socket error",
-            serde_json::json!({"error": error.to_string()}),
-        );
-        ws.close(Some(1011), Some("error"))
+        no_sockets::on_error(&ws, "seat object", error)
     }
 }

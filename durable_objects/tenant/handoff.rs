@@ -13,7 +13,6 @@ use relay_core::ids::MessageId;
 use relay_mirror::jobs::ChangeKind;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wasm_bindgen::JsValue;
 use worker::Result;
 
 use super::api::MirrorRouting;
@@ -172,17 +171,7 @@ pub fn kick(sh: Rc<Shared>) {
 }
 
 async fn arm_retry(sh: &Shared) -> Result<()> {
-    let storage = sh.state.storage();
-    let retry_at = crate::runtime::now_ms() + RETRY_MS;
-    let armed = matches!(storage.get_alarm().await?, Some(at) if at <= retry_at);
-    if !armed {
-        storage
-            .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
-                &JsValue::from_f64(retry_at as f64),
-            )))
-            .await?;
-    }
-    Ok(())
+    sh.alarm_by(crate::runtime::now_ms() + RETRY_MS).await
 }
 
 pub async fn deliver(sh: Rc<Shared>) {
@@ -210,19 +199,7 @@ pub async fn deliver(sh: Rc<Shared>) {
             "mirror handoff failed; will retry",
             json!({"tenant_key": sh.tenant_key(), "error": e.to_string()}),
         );
-        let storage = sh.state.storage();
-        let retry_at = crate::runtime::now_ms() + RETRY_MS;
-        let needs_alarm = match storage.get_alarm().await {
-            Ok(Some(at)) => at > retry_at,
-            _ => true,
-        };
-        if needs_alarm {
-            let _ = storage
-                .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
-                    &JsValue::from_f64(retry_at as f64),
-                )))
-                .await;
-        }
+        let _ = arm_retry(&sh).await;
     }
 }
 

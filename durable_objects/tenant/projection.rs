@@ -11,7 +11,6 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wasm_bindgen::JsValue;
 use worker::Result;
 
 use super::sql::{si, sv};
@@ -115,20 +114,7 @@ pub async fn flush(sh: Rc<Shared>) {
             "projection to D1 failed; will retry",
             json!({"tenant_key": sh.tenant_key(), "error": e.to_string()}),
         );
-        let storage = sh.state.storage();
-        let now = crate::runtime::now_ms();
-        let retry_at = now + RETRY_MS;
-        let needs_alarm = match storage.get_alarm().await {
-            Ok(Some(at)) => at > retry_at,
-            _ => true,
-        };
-        if needs_alarm {
-            let _ = storage
-                .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
-                    &JsValue::from_f64(retry_at as f64),
-                )))
-                .await;
-        }
+        let _ = sh.alarm_by(crate::runtime::now_ms() + RETRY_MS).await;
     }
 }
 

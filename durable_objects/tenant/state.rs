@@ -76,6 +76,22 @@ fn load(sql: &SqlStorage) -> Result<Loaded> {
 }
 
 impl Shared {
+    /// Makes sure the alarm fires by `at_ms`: set unless one is already due by then. An alarm
+    /// that cannot be read counts as none (an extra wake is harmless; a missing one strands
+    /// work).
+    pub async fn alarm_by(&self, at_ms: i64) -> Result<()> {
+        let storage = self.state.storage();
+        let armed = matches!(storage.get_alarm().await, Ok(Some(at)) if at <= at_ms);
+        if !armed {
+            storage
+                .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
+                    &wasm_bindgen::JsValue::from_f64(at_ms as f64),
+                )))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Applies the schema and reads the counters back; a storage failure is kept and reported
     /// on every request rather than panicking the object.
     pub fn open(state: State, env: Env) -> Shared {
