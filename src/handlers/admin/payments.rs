@@ -28,7 +28,8 @@ const MAX_SECRET_CHARS: usize = 512;
 const REPLAY_BATCH: usize = 100;
 const OUTCOMES: [&str; 5] = ["received", "applied", "ignored", "unmatched", "failed"];
 
-fn entry<'a>(
+/// An audit entry of the tenant's payments settings (no customer).
+pub(super) fn entry<'a>(
     t: &'a str,
     action: &'a str,
     detail: Value,

@@ -14,9 +14,9 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use worker::{Env, Request};
 
+use super::payments::entry;
 use crate::accounts::reason;
 use crate::config::secret;
-use crate::db::audit::Entry;
 use crate::db::Db;
 use crate::handlers::context::Cx;
 use crate::http::{self, ApiResult, OrUnavailable};
@@ -45,25 +45,6 @@ pub fn option_json(o: &PurchaseOption) -> Value {
         "display_price": o.display_price, "highlights": o.highlights, "featured": o.featured,
         "checkout_url": o.checkout_url, "active": o.active,
     })
-}
-
-fn entry<'a>(
-    t: &'a str,
-    action: &'a str,
-    detail: Value,
-    why: Option<&'a str>,
-    actor: &'a str,
-    now: i64,
-) -> Entry<'a> {
-    Entry {
-        tenant_key: t,
-        customer_id: None,
-        at: now,
-        action,
-        detail,
-        reason: why,
-        actor,
-    }
 }
 
 /// Reads `{cards: [...], options: [...]}`; shape problems are named like the validator's.
