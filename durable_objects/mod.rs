@@ -7,5 +7,6 @@ pub mod js;
 pub mod mirror;
 pub mod no_sockets;
 pub mod role_sync;
+pub mod rpc;
 pub mod seats;
 pub mod tenant;

@@ -3,9 +3,10 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use worker::{Env, Headers, Method, Request, RequestInit, Stub};
+use worker::{Env, Method, Stub};
 
 use super::api;
+use crate::durable_objects::rpc::Hop;
 
 /// The Durable Object binding (`wrangler.toml`).
 pub const BINDING: &str = "CATALOG";
@@ -40,22 +41,13 @@ impl CatalogClient {
         path: &str,
         body: Option<&B>,
     ) -> worker::Result<T> {
-        let headers = Headers::new();
-        headers.set("content-type", "application/json")?;
-        let mut init = RequestInit::new();
-        init.with_method(method).with_headers(headers);
-        if let Some(body) = body {
-            init.with_body(Some(serde_json::to_string(body)?.into()));
+        Hop {
+            stub: &self.stub,
+            host: "catalog.internal",
+            object: "catalog object",
+            headers: &[],
         }
-        let req = Request::new_with_init(&format!("https://catalog.internal{path}"), &init)?;
-        let mut resp = self.stub.fetch_with_request(req).await?;
-        let status = resp.status_code();
-        let text = resp.text().await?;
-        if !(200..300).contains(&status) {
-            return Err(worker::Error::RustError(format!(
-                "catalog object answered {status}: {text}"
-            )));
-        }
-        Ok(serde_json::from_str(&text)?)
+        .call(method, path, body)
+        .await
     }
 }

@@ -18,9 +18,10 @@ use relay_core::ids::GuildId;
 use relay_guild::seats::GateView;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use worker::{Env, Headers, Method, Request, RequestInit, Stub};
+use worker::{Env, Method, Stub};
 
 use super::api;
+use crate::durable_objects::rpc::Hop;
 
 /// The Durable Object binding (`wrangler.toml`).
 pub const BINDING: &str = "SEATS";
@@ -96,23 +97,13 @@ impl SeatClient {
         path: &str,
         body: Option<&B>,
     ) -> worker::Result<T> {
-        let headers = Headers::new();
-        headers.set("content-type", "application/json")?;
-        headers.set(api::TENANT_HEADER, &self.tenant)?;
-        let mut init = RequestInit::new();
-        init.with_method(method).with_headers(headers);
-        if let Some(body) = body {
-            init.with_body(Some(serde_json::to_string(body)?.into()));
+        Hop {
+            stub: &self.stub,
+            host: "seats.internal",
+            object: "seat object",
+            headers: &[(api::TENANT_HEADER, self.tenant.as_str())],
         }
-        let req = Request::new_with_init(&format!("https://seats.internal{path}"), &init)?;
-        let mut resp = self.stub.fetch_with_request(req).await?;
-        let status = resp.status_code();
-        let text = resp.text().await?;
-        if !(200..300).contains(&status) {
-            return Err(worker::Error::RustError(format!(
-                "seat object answered {status}: {text}"
-            )));
-        }
-        Ok(serde_json::from_str(&text)?)
+        .call(method, path, body)
+        .await
     }
 }
