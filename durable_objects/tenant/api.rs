@@ -13,6 +13,7 @@ pub const FEED: &str = "/feed";
 pub const STATS: &str = "/stats";
 pub const MAINTENANCE: &str = "/maintenance";
 pub const ENFORCE_ACCESS: &str = "/customers/enforce";
+pub const ROUTING_CHANGED: &str = "/mirror/routing-changed";
 
 /// `POST /ingest/messages`: the valid events of one batch, committed in one transaction with
 /// the batch's rejections.
@@ -91,6 +92,16 @@ pub struct RecordedRejection {
     pub error_code: String,
     pub message: String,
     pub fields: Vec<relay_core::validate::FieldError>,
+}
+
+/// `POST /mirror/routing-changed`: a connector's mappings, sources or forwarding changed
+/// (its config is now at `config_version`). Ingest may carry an older version for a few
+/// seconds (connector rows are cached per isolate), so the object takes the newest it knows.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RoutingChanged {
+    pub connector_id: String,
+    pub config_version: i64,
+    pub forward_enabled: bool,
 }
 
 /// `POST /maintenance`.

@@ -71,6 +71,11 @@ impl<'a> TenantClient<'a> {
         self.call(Method::Post, api::MAINTENANCE, Some(body)).await
     }
 
+    pub async fn routing_changed(&self, body: &api::RoutingChanged) -> Result<serde_json::Value> {
+        self.call(Method::Post, api::ROUTING_CHANGED, Some(body))
+            .await
+    }
+
     pub async fn enforce_access(&self, body: &api::EnforceAccess) -> Result<api::Enforced> {
         self.call(Method::Post, api::ENFORCE_ACCESS, Some(body))
             .await

@@ -59,15 +59,41 @@ impl MirrorFilter {
 #[derive(Default)]
 pub struct HandoffState {
     sources: BTreeMap<String, (i64, BTreeSet<String>)>,
+    /// The newest config version the admin API announced per connector: a request carrying
+    /// an older one (a cached connector row) is treated as this one.
+    announced: BTreeMap<String, MirrorRouting>,
     running: bool,
     again: bool,
 }
 
+/// The admin API changed a connector's routing: the mapped sources are read again, and no
+/// older version is trusted from now on.
+pub fn routing_changed(sh: &Shared, connector: &str, now: MirrorRouting) {
+    let mut h = sh.handoff.borrow_mut();
+    h.sources.remove(connector);
+    let newer = h
+        .announced
+        .get(connector)
+        .is_none_or(|a| a.config_version <= now.config_version);
+    if newer {
+        h.announced.insert(connector.to_string(), now);
+    }
+}
+
 /// Decides, before the commit's transaction, which changes it records for the mirror.
 pub async fn filter(sh: &Shared, connector: &str, routing: Option<MirrorRouting>) -> MirrorFilter {
-    let Some(r) = routing.filter(|r| r.forward_enabled) else {
+    let Some(carried) = routing else {
         return MirrorFilter::Off;
     };
+    // A cached connector row may carry an older config (and forwarding flag) than the one
+    // the admin API announced: the newer wins.
+    let r = match sh.handoff.borrow().announced.get(connector) {
+        Some(a) if a.config_version > carried.config_version => *a,
+        _ => carried,
+    };
+    if !r.forward_enabled {
+        return MirrorFilter::Off;
+    }
     let cached = sh
         .handoff
         .borrow()

@@ -83,6 +83,7 @@ impl DurableObject for TenantObject {
             (Method::Get, api::STATS) => routes::stats(sh),
             (Method::Post, api::MAINTENANCE) => routes::maintenance(sh, &mut req).await,
             (Method::Post, api::ENFORCE_ACCESS) => routes::enforce_access(sh, &mut req).await,
+            (Method::Post, api::ROUTING_CHANGED) => routes::routing_changed(sh, &mut req).await,
             _ => Err(ApiError::not_found("unknown tenant object route")),
         };
         match result {

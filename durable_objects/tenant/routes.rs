@@ -145,6 +145,19 @@ pub async fn enforce_access(sh: &Rc<Shared>, req: &mut Request) -> Answer {
     answer(&feed::enforce_access(sh, &body))
 }
 
+pub async fn routing_changed(sh: &Rc<Shared>, req: &mut Request) -> Answer {
+    let body: api::RoutingChanged = read_body(req).await?;
+    handoff::routing_changed(
+        sh,
+        &body.connector_id,
+        api::MirrorRouting {
+            forward_enabled: body.forward_enabled,
+            config_version: body.config_version,
+        },
+    );
+    answer(&serde_json::json!({"ok": true}))
+}
+
 /// One alarm serves both timers: feed heartbeats while sockets are connected, projection
 /// retries while the outbox is not empty.
 pub async fn alarm(sh: &Rc<Shared>) -> Result<Response> {

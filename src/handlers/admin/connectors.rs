@@ -92,13 +92,14 @@ pub async fn handle(
                 .await
                 .or_unavailable("connector update")?;
             crate::auth::forget(t, &c);
+            let row = reload(db, t, &c).await?;
             if patch.forward_enabled.is_some() {
-                super::mirroring::invalidate(cx, t).await;
+                super::mirroring::routing_changed(cx, t, &row).await;
             }
             Ok(http::ok(
                 &cx.cid,
                 200,
-                json!({ "connector": reload(db, t, &c).await?.to_json() }),
+                json!({ "connector": row.to_json() }),
             ))
         }
         ConnectorsRoute::RotateToken { connector: c } => {

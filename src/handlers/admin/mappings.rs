@@ -81,8 +81,8 @@ pub async fn handle(
                 .upsert(t, c, source.as_str(), target.as_str(), &m, cx.now)
                 .await
                 .or_unavailable("mapping upsert")?;
-            super::mirroring::invalidate(cx, t).await;
             let row = reload(db, t, c).await?;
+            super::mirroring::routing_changed(cx, t, &row).await;
             let mapping = db
                 .mappings()
                 .list(t, c)
@@ -111,8 +111,8 @@ pub async fn handle(
             {
                 return Err(ApiError::not_found("no such mapping").with_code("mapping_not_found"));
             }
-            super::mirroring::invalidate(cx, t).await;
             let row = reload(db, t, c).await?;
+            super::mirroring::routing_changed(cx, t, &row).await;
             Ok(http::ok(
                 &cx.cid,
                 200,

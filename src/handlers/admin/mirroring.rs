@@ -10,9 +10,11 @@ use serde_json::{json, Value};
 use worker::Request;
 
 use super::lookup::{connector, snowflake};
-use crate::db::Db;
+use crate::db::{ConnectorRow, Db};
 use crate::durable_objects::mirror::api::Requeue;
 use crate::durable_objects::mirror::client::MirrorClient;
+use crate::durable_objects::tenant::api::RoutingChanged;
+use crate::durable_objects::tenant::client::TenantClient;
 use crate::handlers::context::Cx;
 use crate::http::{self, ApiResult, OrUnavailable};
 
@@ -134,9 +136,35 @@ pub async fn handle(
     }
 }
 
-/// After a mapping or connector edit: the mirror object reloads its mappings before its
-/// next job (deliveries carry the config version too; this covers retries on the alarm).
-pub async fn invalidate(cx: &Cx, tenant: &str) {
+/// After a mapping, source or forwarding edit (`row` as it is now): ingest in this isolate
+/// reads the connector again, the tenant object trusts no older config for its handoff (other
+/// isolates' cached rows carry the old version for up to `AUTH_CACHE_SECONDS`; a message of a
+/// just-mapped channel is handed over all the same), and the mirror object reloads its
+/// mappings.
+pub async fn routing_changed(cx: &Cx, tenant: &str, row: &ConnectorRow) {
+    crate::auth::forget(tenant, &row.connector_id);
+    let notice = RoutingChanged {
+        connector_id: row.connector_id.clone(),
+        config_version: row.config_version,
+        forward_enabled: row.forward_enabled != 0,
+    };
+    let told = match TenantClient::new(&cx.env, tenant, &cx.cid) {
+        Ok(c) => c.routing_changed(&notice).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = told {
+        crate::runtime::log(
+            "warn",
+            "tenant object not told of a routing change; ingest follows within AUTH_CACHE_SECONDS",
+            json!({"tenant_key": tenant, "connector_id": row.connector_id, "error": e.to_string()}),
+        );
+    }
+    invalidate(cx, tenant).await;
+}
+
+/// The mirror object reloads its mappings before its next job (deliveries carry the config
+/// version too; this covers retries on the alarm).
+async fn invalidate(cx: &Cx, tenant: &str) {
     let result = match MirrorClient::new(&cx.env, tenant) {
         Ok(c) => c.invalidate().await.map(|_| ()),
         Err(e) => Err(e),

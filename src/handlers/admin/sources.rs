@@ -40,6 +40,7 @@ pub async fn handle(
                 .await
                 .or_unavailable("source upsert")?;
             let row = reload(db, t, c).await?;
+            super::mirroring::routing_changed(cx, t, &row).await;
             let source = db
                 .sources()
                 .list(t, c)
@@ -66,6 +67,7 @@ pub async fn handle(
                 return Err(ApiError::not_found("no such source").with_code("source_not_found"));
             }
             let row = reload(db, t, c).await?;
+            super::mirroring::routing_changed(cx, t, &row).await;
             Ok(http::ok(
                 &cx.cid,
                 200,
