@@ -7,6 +7,8 @@
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
+use futures_util::future::FutureExt;
+
 use relay_core::convergence::SignalView;
 use relay_core::ids::{ChannelId, MessageId, UserId};
 use relay_discord::multipart::File;
@@ -30,7 +32,7 @@ use worker::{Response, Result};
 
 use super::api::{self, HistoryEntry};
 use super::routing::{self, Mapping, Routes, ThreadMode};
-use super::{gate, media, Shared};
+use super::{gate, lookups, media, replies, Shared};
 use crate::discord::{Discord, SendError};
 use crate::durable_objects::js;
 
@@ -121,6 +123,7 @@ pub async fn deliver(sh: &Rc<Shared>, body: api::Deliver) -> Result<Response> {
         .collect();
     let routes = routes(sh, &versions).await?;
     ensure_loaded(sh)?;
+    let ahead = ask_ahead(&routes, &body);
     let t = now();
     let tx = sh.clone();
     let outcome = js::transaction(&sh.state, move || {
@@ -198,6 +201,7 @@ pub async fn deliver(sh: &Rc<Shared>, body: api::Deliver) -> Result<Response> {
     if !touched.is_empty() {
         let sh = sh.clone();
         wasm_bindgen_futures::spawn_local(async move {
+            prefetch(&sh, ahead).await;
             let runs = touched.into_iter().map(|t| run_target(sh.clone(), t));
             futures_util::future::join_all(runs).await;
         });
@@ -206,6 +210,61 @@ pub async fn deliver(sh: &Rc<Shared>, body: api::Deliver) -> Result<Response> {
         applied_through: applied,
         jobs,
     })
+}
+
+/// What the delivered changes' jobs will ask Discord, whatever their target: each author's
+/// avatar and, in a source the bot can read, what each message replies to.
+struct Ahead {
+    authors: BTreeSet<UserId>,
+    replies: Vec<SignalView>,
+}
+
+fn ask_ahead(routes: &Routes, body: &api::Deliver) -> Ahead {
+    let mut ahead = Ahead {
+        authors: BTreeSet::new(),
+        replies: Vec::new(),
+    };
+    for ch in &body.changes {
+        let Some(v) = ch.view.as_ref().filter(|v| !v.deleted) else {
+            continue;
+        };
+        if !routes.forwarding(&ch.connector_id) {
+            continue;
+        }
+        let mut targets = routes
+            .targets_of(&ch.connector_id, &v.channel_id)
+            .peekable();
+        if targets.peek().is_none() {
+            continue;
+        }
+        if targets.any(|m| m.source_readable) {
+            ahead.replies.push(v.clone());
+        }
+        if let Some(a) = &v.author.id {
+            ahead.authors.insert(a.clone());
+        }
+    }
+    ahead
+}
+
+/// Asks once, before the targets' loops start, what every one of them would otherwise ask at
+/// the same moment: fifty targets of one new author are one user lookup, not fifty. A failure
+/// here is not an error; each job asks again for what is still unknown.
+async fn prefetch(sh: &Rc<Shared>, ahead: Ahead) {
+    if ahead.authors.is_empty() && ahead.replies.is_empty() {
+        return;
+    }
+    let t = now();
+    let avatars = ahead.authors.iter().map(|a| avatar(sh, Some(a)));
+    let replies = ahead
+        .replies
+        .iter()
+        .map(|v| replies::original_of(sh, v, true, t));
+    futures_util::future::join(
+        futures_util::future::join_all(avatars),
+        futures_util::future::join_all(replies),
+    )
+    .await;
 }
 
 /// The alarm: every queue whose head is due (or whose lease expired).
@@ -487,8 +546,20 @@ async fn run_job(sh: &Rc<Shared>, discord: &Discord, target: &str, claim: &Claim
         None => Want::Absent,
         Some(v) if v.deleted => Want::Absent,
         Some(v) => {
-            let avatar_url = avatar(sh, discord, v.author.id.as_ref()).await;
-            let ctx = TargetContext {
+            let t = now();
+            let original = match replies::original_of(sh, v, mapping.source_readable, t).await {
+                Ok(o) => o,
+                Err(wait) => {
+                    let next = with_queue(sh, target, |q| {
+                        q.report_unsent(claim, to_result(wait), t, 0.0)
+                    })?
+                    .map_err(io)?;
+                    save(sh, target, &[&claim.message_id])?;
+                    return on_next(sh, target, claim, next, None);
+                }
+            };
+            let avatar_url = avatar(sh, v.author.id.as_ref()).await;
+            let mut ctx = TargetContext {
                 target_guild_id: mapping.target_guild.clone(),
                 channel_map: routes.channel_map(&connector, mapping.target_guild.as_ref()),
                 avatar_url,
@@ -496,6 +567,13 @@ async fn run_job(sh: &Rc<Shared>, discord: &Discord, target: &str, claim: &Claim
                 upload_limit: None,
                 media_links: media::links(&sh.env, &cx_tenant(sh), v),
             };
+            if let Some(o) = original {
+                let stored = sh.store().view(&o)?.and_then(|s| s.view);
+                if let Some(ov) = stored {
+                    let at = mirrored_at(sh, &mapping, v, &o)?;
+                    ctx.reply = replies::quote(&ov, &mapping, &ctx, at);
+                }
+            }
             match render::render(v, &mapping.rules, &ctx) {
                 RenderOutcome::Post(r) => Want::Parts(r),
                 RenderOutcome::Skipped(s) => Want::Skipped(s),
@@ -752,11 +830,22 @@ async fn poster(
 
 /// The author's avatar, asked of Discord once per author (also when they have none). A
 /// failure to ask is not a reason to hold the post: it goes without, and the next one asks.
-async fn avatar(sh: &Shared, discord: &Discord, user: Option<&UserId>) -> Option<String> {
-    let user = user?;
+async fn avatar(sh: &Rc<Shared>, user: Option<&UserId>) -> Option<String> {
+    let user = user?.clone();
     if let Ok(Some(cached)) = sh.store().avatar(user.as_str()) {
         return cached;
     }
+    let key = format!("avatar:{}", user.as_str());
+    lookups::single_flight(sh, key, move |sh| {
+        async move { Ok(ask_avatar(&sh, &user).await) }.boxed_local()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+async fn ask_avatar(sh: &Shared, user: &UserId) -> Option<String> {
+    let discord = Discord::from_env(&sh.env)?;
     let id = user.id()?;
     match discord.send(&GetUser { user_id: id }, 0).await {
         Ok(u) => {
@@ -787,6 +876,35 @@ fn thread_key(cx: &JobCx, claim: &Claim) -> Option<String> {
         None if cx.mapping.target_is_forum => Some(format!("m:{}", claim.message_id.as_str())),
         None => None,
     }
+}
+
+/// Where a reply's original shows in this target: the channel (or mirrored thread) its first
+/// part is in, and that part's id. A reply and its original share a source channel or thread,
+/// so they share the mirrored thread too, except in a forum target, where each message outside
+/// threads opened its own post.
+fn mirrored_at(
+    sh: &Shared,
+    mapping: &Mapping,
+    reply: &SignalView,
+    original: &MessageId,
+) -> Result<Option<(ChannelId, MessageId)>> {
+    let target = mapping.target.as_str();
+    let Some(first) = with_queue(sh, target, |q| q.map.mirrored(original, 0).cloned())? else {
+        return Ok(None);
+    };
+    let key = match reply.thread_id.as_ref() {
+        Some(t) => Some(t.as_str().to_string()),
+        None if mapping.target_is_forum => Some(format!("m:{}", original.as_str())),
+        None => None,
+    };
+    let channel = match key {
+        Some(k) => match sh.store().thread(target, &k)? {
+            Some(t) => ChannelId::parse(&t).ok(),
+            None => None,
+        },
+        None => Some(mapping.target.clone()),
+    };
+    Ok(channel.map(|c| (c, first)))
 }
 
 /// Where the message's parts are: the mirrored thread, or the target channel itself.

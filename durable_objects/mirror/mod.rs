@@ -1,7 +1,8 @@
 //! The mirror object: one per tenant (`mirror:<tenant key>`), the single writer of that
 //! tenant's mirroring — one [`relay_mirror::jobs::TargetQueue`] per target channel with its
 //! dead letters and its source → mirror map, the webhook of each target channel, the authors'
-//! avatars, the mirrored threads, and the history the operators' panel reads.
+//! avatars, what each message replies to, the mirrored threads, and the history the operators'
+//! panel reads.
 //!
 //! The tenant object hands every committed change of a mapped source channel over
 //! ([`api::DELIVER`]) after recording it in its own outbox in the commit's transaction; this
@@ -11,7 +12,7 @@
 //!
 //! `api` is the protocol, `client` the typed caller, `store` the storage, `routing` the
 //! mappings, `dispatch` the job loop, `gate` the seat gate and its paused queues, `media` the attachment
-//! seam.
+//! seam, `replies` what a reply answers and how its quote reads.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,7 +30,9 @@ pub mod api;
 pub mod client;
 mod dispatch;
 mod gate;
+mod lookups;
 pub mod media;
+mod replies;
 mod routing;
 mod status;
 mod store;
@@ -58,6 +61,10 @@ pub struct Shared {
     pub paused: RefCell<BTreeMap<String, (relay_core::ids::GuildId, i64)>>,
     /// When "audit now" was last asked per guild.
     pub audit_asked: RefCell<BTreeMap<String, i64>>,
+    /// Source channels that refused to let the bot read a message back, until when.
+    pub reply_refused: RefCell<BTreeMap<String, i64>>,
+    /// Discord reads in flight, shared by the targets that need them (`lookups`).
+    pub lookups: RefCell<BTreeMap<String, lookups::Lookup>>,
 }
 
 impl Shared {
@@ -104,6 +111,8 @@ impl DurableObject for MirrorObject {
                 gates: RefCell::new(BTreeMap::new()),
                 paused: RefCell::new(BTreeMap::new()),
                 audit_asked: RefCell::new(BTreeMap::new()),
+                reply_refused: RefCell::new(BTreeMap::new()),
+                lookups: RefCell::new(BTreeMap::new()),
             }),
         }
     }

@@ -1,5 +1,5 @@
 //! Which target channels a source channel mirrors to, with each mapping's rules and what the
-//! target is (its guild, its channel type), loaded from D1 through the tables' owners. Cached
+//! target is (its guild, its channel type) and whether the bot can read the source, loaded from D1 through the tables' owners. Cached
 //! in memory per connector's `config_version` (every mapping and flag edit bumps it, and each
 //! delivery carries the version the tenant object saw) and for at most [`MAX_AGE_MS`] on the
 //! alarm path, where no delivery tells us.
@@ -41,6 +41,9 @@ pub struct Mapping {
     pub rules: MappingRules,
     pub target_guild: Option<GuildId>,
     pub target_is_forum: bool,
+    /// The bot's catalog knows the source channel (the bot is in the source guild), so it
+    /// can read a message back to learn what it replies to.
+    pub source_readable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +140,7 @@ pub async fn load(db: &Db, tenant: &str, now: i64) -> worker::Result<Routes> {
         ..Routes::default()
     };
     let mut scopes: BTreeMap<String, Option<(Option<GuildId>, bool)>> = BTreeMap::new();
+    let mut readable: BTreeMap<String, bool> = BTreeMap::new();
     for c in db.connectors().list(tenant).await? {
         let sources = db.sources().list(tenant, &c.connector_id).await?;
         let mut thread_modes = BTreeMap::new();
@@ -183,10 +187,20 @@ pub async fn load(db: &Db, tenant: &str, now: i64) -> worker::Result<Routes> {
                     }),
                 );
             }
+            if !readable.contains_key(source.as_str()) {
+                // Another tenant's guild is never read, even when the bot is in it.
+                let known = db.catalog().channel_scope(&source).await?.is_some_and(|s| {
+                    s.channel_active != 0
+                        && s.guild_active != 0
+                        && s.tenant_key.as_deref().is_none_or(|t| t == tenant)
+                });
+                readable.insert(source.as_str().to_string(), known);
+            }
             let (guild, forum) = match scopes.get(target.as_str()).cloned().flatten() {
                 Some((g, f)) => (g, f),
                 None => (declared_guild.get(&target).cloned().flatten(), false),
             };
+            let source_readable = readable.get(source.as_str()).copied().unwrap_or(false);
             routes.mappings.push(Mapping {
                 connector_id: c.connector_id.clone(),
                 source,
@@ -194,6 +208,7 @@ pub async fn load(db: &Db, tenant: &str, now: i64) -> worker::Result<Routes> {
                 rules,
                 target_guild: guild,
                 target_is_forum: forum,
+                source_readable,
             });
         }
         routes.connectors.insert(

@@ -1,7 +1,7 @@
 //! The mirror object's SQLite storage, and the only module that writes it: the delivered
 //! views, one queue row per target channel (jobs and dead letters), the map records of each
 //! target under per-message keys (so a step rewrites one record, not the whole map), the
-//! webhook and avatar caches, the mirrored threads, and the history the operators' panel
+//! webhook, avatar and reply caches, the mirrored threads, and the history the operators' panel
 //! reads.
 
 use std::collections::BTreeMap;
@@ -51,6 +51,12 @@ const DDL: &[&str] = &[
         user_id        TEXT PRIMARY KEY,
         avatar_url     TEXT,
         fetched_at_ms  INTEGER NOT NULL
+    ) WITHOUT ROWID",
+    // Which message each source message replies to (NULL: none), read back from Discord once.
+    "CREATE TABLE IF NOT EXISTS replies (
+        message_id     TEXT PRIMARY KEY,
+        original_id    TEXT,
+        checked_at_ms  INTEGER NOT NULL
     ) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS threads (
         target_channel_id TEXT NOT NULL,
@@ -338,6 +344,32 @@ impl Store {
         Ok(())
     }
 
+    /// `Some(None)`: asked before, the message replies to nothing we can name.
+    pub fn reply_of(&self, m: &MessageId) -> Result<Option<Option<String>>> {
+        #[derive(Deserialize)]
+        struct R {
+            original_id: Option<String>,
+        }
+        let rows: Vec<R> = self
+            .sql
+            .exec(
+                "SELECT original_id FROM replies WHERE message_id = ?",
+                vec![sv(m.as_str())],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next().map(|r| r.original_id))
+    }
+
+    pub fn put_reply_of(&self, m: &MessageId, original: Option<&str>, now: i64) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO replies (message_id, original_id, checked_at_ms) VALUES (?, ?, ?) \
+             ON CONFLICT (message_id) DO UPDATE SET original_id = excluded.original_id, \
+             checked_at_ms = excluded.checked_at_ms",
+            vec![sv(m.as_str()), so(original), si(now)],
+        )?;
+        Ok(())
+    }
+
     pub fn thread(&self, target: &str, source_thread: &str) -> Result<Option<String>> {
         #[derive(Deserialize)]
         struct T {
@@ -533,6 +565,10 @@ impl Store {
             }
             self.sql.exec(
                 "DELETE FROM views WHERE message_id = ?",
+                vec![sv(&m.message_id)],
+            )?;
+            self.sql.exec(
+                "DELETE FROM replies WHERE message_id = ?",
                 vec![sv(&m.message_id)],
             )?;
             n += 1;

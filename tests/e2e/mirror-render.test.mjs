@@ -5,7 +5,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../../harness/services.mjs';
 import { Api, eventually, ingest, message, provision } from '../../harness/client.mjs';
-import { control } from '../../harness/discord.mjs';
+import { control, refreshed } from '../../harness/discord.mjs';
 
 const SRC = '1300000000000000100';
 let stack, admin, fake, ctx, target, role, base;
@@ -142,5 +142,119 @@ describe('rendered for the target', () => {
     assert.deepEqual(l[0].allowed_mentions, { parse: [] });
     await ingest(ctx, [message(ctx, { discord_message_id: id, event_type: 'delete', deleted_at: new Date(clock + 9000).toISOString() })]);
     await eventually(inCard, (x) => x.length === 0, 60_000);
+  });
+
+  test('a channel mapped right after the connector last sent mirrors its next message (no stale cached config)', async () => {
+    // The connector just sent, so its row (with the config version before the mapping) is
+    // cached by ingest; the very next message of the newly mapped channel must still mirror.
+    await ingest(ctx, [sent(nextId(), 'warm the connector cache')]);
+    const g = (await control(fake, 'GET', '/state')).guilds[0];
+    const fresh = '1300000000000000123';
+    const to = (await control(fake, 'POST', '/channels', { name: 'mapped-just-now', type: 0 })).id;
+    let r = await admin.put(`${base}/sources/${fresh}`, { guild_id: '1300000000000000000', is_source: true });
+    assert.equal(r.status, 200, r.text);
+    r = await admin.put(`${base}/sources/${to}`, { guild_id: g.id, is_source: false, is_target: true });
+    assert.equal(r.status, 200, r.text);
+    r = await admin.put(`${base}/mappings/${fresh}/${to}`, {});
+    assert.equal(r.status, 200, r.text);
+    await ingest(ctx, [sent(nextId(), 'first call in the new channel', { discord_channel_id: fresh })]);
+    const l = await eventually(async () => control(fake, 'GET', `/messages?channel_id=${to}`),
+      (x) => x.some((m) => m.content === 'first call in the new channel'), 30_000);
+    assert.ok(l.some((m) => m.content === 'first call in the new channel'), JSON.stringify(l));
+  });
+
+  // Last in this file: the catalog refresh below makes every channel here catalog-known, so
+  // the guild is assigned to the tenant from then on.
+  test('a reply quotes and links its mirrored original where the bot can read the source, asking Discord once for all targets', async () => {
+    const st = await control(fake, 'GET', '/state');
+    const g = st.guilds[0];
+    const analyst = (await control(fake, 'POST', '/users', { username: 'ana' })).id;
+    const src = (await control(fake, 'POST', '/channels', { name: 'analyst-calls', type: 0 })).id;
+    // The bot sees this one but may not read its history: Discord refuses the read (403).
+    const closed = (await control(fake, 'POST', '/channels', {
+      name: 'analyst-closed', type: 0,
+      overwrites: [{ id: st.bot.id, type: 1, deny: 'READ_MESSAGE_HISTORY' }],
+    })).id;
+    const t1 = (await control(fake, 'POST', '/channels', { name: 'replies-1', type: 0 })).id;
+    const t2 = (await control(fake, 'POST', '/channels', { name: 'replies-2', type: 0 })).id;
+    await refreshed(admin);
+    let r = await admin.put(`/v1/admin/catalog/guilds/${g.id}/tenant`, { tenant_key: ctx.tenant });
+    assert.equal(r.status, 200, r.text);
+    for (const s of [src, closed]) {
+      r = await admin.put(`${base}/sources/${s}`, { guild_id: g.id, is_source: true });
+      assert.equal(r.status, 200, r.text);
+    }
+    for (const t of [t1, t2]) {
+      r = await admin.put(`${base}/mappings/${src}/${t}`, {
+        filters_json: { blocked_keywords: ['vip'], mode: 'remove' },
+        transform_json: { replacements: [{ pattern: 'Binance', replacement: 'our exchange' }] },
+      });
+      assert.equal(r.status, 200, r.text);
+    }
+    r = await admin.put(`${base}/mappings/${closed}/${t1}`, {});
+    assert.equal(r.status, 200, r.text);
+
+    // What the analyst posts in the source guild, and what the connector reports of it.
+    const say = async (channel, content, replyTo) => control(fake, 'POST', '/messages', {
+      channel_id: channel, author_id: analyst, content, ...(replyTo ? { reply_to: replyTo } : {}),
+    });
+    const report = (m, channel, content) => message(ctx, {
+      discord_message_id: m.id, discord_guild_id: g.id, discord_channel_id: channel,
+      discord_author_id: analyst, content_raw: content, content_clean: content, created_at: m.timestamp,
+    });
+    const since = (await control(fake, 'GET', '/state')).next_request_seq - 1;
+    const original = await say(src, 'BTC long on Binance vip 64k');
+    const reply = await say(src, 'TP1 hit', original.id);
+    await ingest(ctx, [report(original, src, 'BTC long on Binance vip 64k')]);
+    await ingest(ctx, [report(reply, src, 'TP1 hit')]);
+
+    for (const t of [t1, t2]) {
+      const msgs = await eventually(async () => control(fake, 'GET', `/messages?channel_id=${t}`),
+        (l) => l.some((m) => m.content.endsWith('TP1 hit')), 60_000);
+      const first = msgs.find((m) => m.content.startsWith('BTC long'));
+      assert.ok(first, JSON.stringify(msgs.map((m) => m.content)));
+      assert.equal(first.content, 'BTC long on our exchange 64k', 'the rules applied to the original');
+      const quoted = msgs.find((m) => m.content.endsWith('TP1 hit'));
+      assert.equal(quoted.content,
+        `> ↪ [BTC long on our exchange 64k](https://discord.com/channels/${g.id}/${t}/${first.id})\nTP1 hit`,
+        'the quote shows the original as this target mirrored it, linked to its mirror here');
+      assert.deepEqual(quoted.allowed_mentions, { parse: [] });
+    }
+    const reads = (await control(fake, 'GET', `/requests?since=${since}`)).requests
+      .filter((q) => q.method === 'GET' && q.path.includes(`/channels/${src}/messages/`));
+    assert.deepEqual(reads.map((q) => q.path.split('/').pop()).sort(), [original.id, reply.id].sort(),
+      'each message read back once, whatever the number of targets');
+
+    // An edit keeps the quote, and does not ask again.
+    await ingest(ctx, [{ ...report(reply, src, 'TP1 hit, moving stop'), event_type: 'update',
+      idempotency_key: `${ctx.tenant}:${ctx.connector}:message:${reply.id}:update`,
+      edited_at: new Date(Date.parse(reply.timestamp) + 5000).toISOString() }]);
+    const edited = await eventually(async () => control(fake, 'GET', `/messages?channel_id=${t1}`),
+      (l) => l.some((m) => m.content.endsWith('moving stop')), 60_000);
+    const kept = edited.find((m) => m.content.endsWith('moving stop'));
+    assert.ok(kept?.content.startsWith('> ↪ [BTC long'), JSON.stringify(edited.map((m) => m.content)));
+    const again = (await control(fake, 'GET', `/requests?since=${since}`)).requests
+      .filter((q) => q.method === 'GET' && q.path.endsWith(`/channels/${src}/messages/${reply.id}`));
+    assert.equal(again.length, 1, 'the edit used what was learnt');
+
+    // Where the bot may not read, the message is mirrored without a quote, and after the first
+    // refusal that channel is not asked again (each 403 counts toward Discord's limit).
+    const a = await say(closed, 'ETH short');
+    const b = await say(closed, 'ETH stop moved', a.id);
+    await ingest(ctx, [report(a, closed, 'ETH short')]);
+    let inT1 = await eventually(async () => control(fake, 'GET', `/messages?channel_id=${t1}`),
+      (l) => l.some((m) => m.content === 'ETH short'), 60_000);
+    assert.ok(inT1.some((m) => m.content === 'ETH short'), JSON.stringify(inT1.map((m) => m.content)));
+    await ingest(ctx, [report(b, closed, 'ETH stop moved')]);
+    inT1 = await eventually(async () => control(fake, 'GET', `/messages?channel_id=${t1}`),
+      (l) => l.some((m) => m.content === 'ETH stop moved'), 60_000);
+    assert.ok(inT1.some((m) => m.content === 'ETH stop moved'), 'mirrored without a quote');
+    const refused = (await control(fake, 'GET', `/requests?since=${since}`)).requests
+      .filter((q) => q.method === 'GET' && q.path.includes(`/channels/${closed}/messages/`));
+    assert.equal(refused.length, 1, JSON.stringify(refused.map((q) => [q.path, q.status])));
+    assert.equal(refused[0].status, 403);
+    const all = await admin.get(`${base}/mirroring`);
+    assert.equal(all.status, 200, all.text);
+    assert.equal(all.json.mirroring.dead_lettered, 0, JSON.stringify(all.json.mirroring.targets));
   });
 });

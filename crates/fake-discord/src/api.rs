@@ -357,6 +357,7 @@ pub fn handle(st: &mut State, ep: &Ep, req: &Req, ctx: &Ctx) -> Res {
         Ep::ListMessages(c) => list_messages(st, *c, req, ctx),
         Ep::GetMessage(c, m) => {
             visible_channel(st, *c)?;
+            require(st, *c, P::READ_MESSAGE_HISTORY)?;
             let msg = st
                 .messages
                 .get(m)
@@ -957,6 +958,7 @@ fn create_message(st: &mut State, c: u64, req: &Req, ctx: &Ctx) -> Res {
     if validate::is_empty(&content, embeds.len(), files.len(), has_poll(&body)) {
         return Err(ApiError::empty_message());
     }
+    let reply_to = reply_reference(st, c, &body)?;
     let am = allowed_mentions_of(&body);
     let id = st.ids.next(ctx.now);
     if am.is_none() {
@@ -985,12 +987,53 @@ fn create_message(st: &mut State, c: u64, req: &Req, ctx: &Ctx) -> Res {
         edited_ms: None,
         allowed_mentions: am,
         position: ch.thread.as_ref().map(|t| t.total_sent),
+        reply_to,
     };
     if let (true, Some(key)) = (enforce, nonce_key) {
         st.nonces.insert((c, st.bot_id, key), (id, ctx.now));
     }
     let m = posted(st, m);
     ok(render::message(st, &m, ctx.now_s()))
+}
+
+/// A bot message's `message_reference`: a reply to a message of the same channel. Discord
+/// refuses an unknown original unless `fail_if_not_exists` is false, which posts it as a plain
+/// message.
+fn reply_reference(st: &State, c: u64, body: &Value) -> Result<Option<u64>, ApiError> {
+    let Some(r) = body.get("message_reference").filter(|r| !r.is_null()) else {
+        return Ok(None);
+    };
+    let mut e = FieldErrors::default();
+    let id = r
+        .get("message_id")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<u64>().ok());
+    let Some(id) = id else {
+        e.add(
+            &["message_reference", "message_id"],
+            "BASE_TYPE_REQUIRED",
+            "This field is required",
+        );
+        return Err(ApiError::invalid_form(e));
+    };
+    let channel = r
+        .get("channel_id")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(c);
+    let known = channel == c && st.messages.get(&id).is_some_and(|m| m.channel_id == c);
+    if known {
+        return Ok(Some(id));
+    }
+    if r.get("fail_if_not_exists").and_then(Value::as_bool) == Some(false) {
+        return Ok(None);
+    }
+    e.add(
+        &["message_reference"],
+        "MESSAGE_REFERENCE_UNKNOWN_MESSAGE",
+        "Unknown message",
+    );
+    Err(ApiError::invalid_form(e))
 }
 
 fn thread_name(body: &Value) -> Result<String, ApiError> {
@@ -1114,6 +1157,7 @@ fn create_thread(st: &mut State, c: u64, req: &Req, ctx: &Ctx) -> Res {
                     edited_ms: None,
                     allowed_mentions: am,
                     position: Some(0),
+                    reply_to: None,
                 },
             );
             if let Some(p) = st.channels.get_mut(&c) {
@@ -1357,6 +1401,7 @@ fn execute(st: &mut State, w: u64, t: &str, req: &Req, ctx: &Ctx) -> Res {
         edited_ms: None,
         allowed_mentions: am,
         position,
+        reply_to: None,
     };
     let m = posted(st, m);
     if req.q_bool("wait") {
@@ -1704,6 +1749,54 @@ mod tests {
         );
         assert_eq!(r.status, 200);
         assert!(st.checks.is_empty());
+    }
+
+    #[test]
+    fn a_reply_reads_back_with_its_reference_and_original_and_an_unknown_original_is_refused() {
+        let mut st = state();
+        let c = seed_id(45);
+        let url = format!("/api/v10/channels/{c}/messages");
+        let none = json!({"parse": []});
+        let original = body(&call(
+            &mut st,
+            "POST",
+            &url,
+            json!({"content": "BTC long 64k", "allowed_mentions": none}),
+        ));
+        let oid = original["id"].as_str().unwrap().to_string();
+        let reply = body(&call(
+            &mut st,
+            "POST",
+            &url,
+            json!({"content": "TP1 hit", "allowed_mentions": none,
+                   "message_reference": {"message_id": oid}}),
+        ));
+        let rid = reply["id"].as_str().unwrap();
+        let got = body(&call(&mut st, "GET", &format!("{url}/{rid}"), json!(null)));
+        assert_eq!(got["type"], 19);
+        assert_eq!(got["message_reference"]["message_id"], oid.as_str());
+        assert_eq!(got["referenced_message"]["content"], "BTC long 64k");
+        let typed: twilight_model::channel::Message = serde_json::from_value(got).unwrap();
+        assert_eq!(
+            typed.kind,
+            twilight_model::channel::message::MessageType::Reply
+        );
+        assert!(typed.referenced_message.is_some());
+
+        let unknown = json!({"content": "x", "allowed_mentions": none,
+                             "message_reference": {"message_id": "1"}});
+        let r = call(&mut st, "POST", &url, unknown);
+        assert_eq!(r.status, 400);
+        assert_eq!(body(&r)["code"], 50035);
+        let lenient = json!({"content": "x", "allowed_mentions": none,
+                             "message_reference": {"message_id": "1", "fail_if_not_exists": false}});
+        let plain = body(&call(&mut st, "POST", &url, lenient));
+        assert_eq!(plain["type"], 0);
+
+        call(&mut st, "DELETE", &format!("{url}/{oid}"), json!(null));
+        let orphan = body(&call(&mut st, "GET", &format!("{url}/{rid}"), json!(null)));
+        assert_eq!(orphan["type"], 19);
+        assert!(orphan["referenced_message"].is_null());
     }
 
     #[test]

@@ -435,6 +435,58 @@ fn state_json(st: &mut State, now: u64) -> Value {
     })
 }
 
+/// A message a person posts (an analyst in a source channel), optionally replying to another
+/// message of the channel, so tests can give the bot something to read back.
+fn user_message(st: &mut State, body: &Value, now: u64) -> Result<Value, &'static str> {
+    let channel = u64_field(body, "channel_id").ok_or("channel_id is required")?;
+    let guild_id = st
+        .channels
+        .get(&channel)
+        .map(|c| c.guild_id)
+        .ok_or("no such channel")?;
+    let author = u64_field(body, "author_id").ok_or("author_id is required")?;
+    let user = st.users.get(&author).cloned().ok_or("no such user")?;
+    let reply_to = match u64_field(body, "reply_to") {
+        Some(r) if st.messages.get(&r).is_some_and(|m| m.channel_id == channel) => Some(r),
+        Some(_) => return Err("reply_to is not a message of that channel"),
+        None => None,
+    };
+    let id = st.ids.next(now);
+    let m = crate::state::Message {
+        id,
+        channel_id: channel,
+        guild_id,
+        author_id: author,
+        author_name: user.username.clone(),
+        author_avatar: user.avatar.clone(),
+        avatar_url: None,
+        author_bot: false,
+        webhook_id: None,
+        application_id: None,
+        content: body
+            .get("content")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        embeds: vec![],
+        attachments: vec![],
+        flags: 0,
+        tts: false,
+        nonce: None,
+        created_ms: now,
+        edited_ms: None,
+        allowed_mentions: None,
+        position: None,
+        reply_to,
+    };
+    let v = render::message(st, &m, now / 1000);
+    if let Some(c) = st.channels.get_mut(&channel) {
+        c.last_message_id = Some(id);
+    }
+    st.messages.insert(id, m);
+    Ok(v)
+}
+
 pub fn handle(app: &App, req: &Req, segs: &[&str]) -> Resp {
     let now = now_ms();
     let mut guard = app.lock();
@@ -501,6 +553,10 @@ pub fn handle(app: &App, req: &Req, segs: &[&str]) -> Resp {
                 .collect();
             ok(Value::Array(list))
         }
+        ("POST", ["messages"]) => match user_message(st, &body, now) {
+            Ok(v) => ok(v),
+            Err(e) => bad(e),
+        },
         ("GET", ["webhooks"]) => ok(st
             .webhooks
             .values()

@@ -343,6 +343,26 @@ pub fn embed(e: &Value) -> Value {
 }
 
 pub fn message(st: &State, m: &Message, now_s: u64) -> Value {
+    let mut v = basic_message(st, m, now_s);
+    if let Some(original) = m.reply_to {
+        v["type"] = json!(19);
+        v["message_reference"] = json!({
+            "type": 0,
+            "channel_id": m.channel_id.to_string(),
+            "message_id": original.to_string(),
+            "guild_id": m.guild_id.to_string(),
+        });
+        // Discord sends the original one level deep, and null once it was deleted.
+        v["referenced_message"] = st
+            .messages
+            .get(&original)
+            .map(|o| basic_message(st, o, now_s))
+            .unwrap_or(Value::Null);
+    }
+    v
+}
+
+fn basic_message(st: &State, m: &Message, now_s: u64) -> Value {
     let author = json!({
         "id": m.author_id.to_string(),
         "username": m.author_name,

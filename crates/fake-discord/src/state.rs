@@ -210,6 +210,9 @@ pub struct Message {
     pub edited_ms: Option<u64>,
     pub allowed_mentions: Option<Value>,
     pub position: Option<u32>,
+    /// The message this one replies to (same channel): Discord's type 19 with a
+    /// `message_reference` and, while the original exists, `referenced_message`.
+    pub reply_to: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -643,6 +646,7 @@ impl State {
                 edited_ms: None,
                 allowed_mentions: Some(json!({"parse": []})),
                 position: None,
+                reply_to: None,
             },
         );
         if let Some(c) = self.channels.get_mut(&channel_id) {

@@ -75,6 +75,12 @@ const SPEC: &[RouteSpec] = &[
         ]),
     ),
     (
+        "GET",
+        "/channels/{channel_id}/messages/{message_id}",
+        &[],
+        None,
+    ),
+    (
         "DELETE",
         "/channels/{channel_id}/messages/{message_id}",
         &[],
@@ -593,6 +599,15 @@ fn channels_threads_and_messages() {
     m.nonce = Some(MessageNonce::Int(42));
     assert_eq!(body_json(&m.request().unwrap()).unwrap()["nonce"], 42);
 
+    let one = GetMessage {
+        channel_id: Id::new(10),
+        message_id: Id::new(77),
+    }
+    .request()
+    .unwrap();
+    let (path, query, _) = check(&one);
+    assert_eq!((path.as_str(), query), ("/channels/10/messages/77", q(&[])));
+
     let g = GetChannelMessages {
         channel_id: Id::new(10),
         limit: 50,
@@ -927,6 +942,19 @@ fn responses_decode_into_twilight_types_with_typed_ids() {
     assert_eq!(m.flags, Some(MessageFlags::SUPPRESS_EMBEDS));
     let msgs = decode::<GetChannelMessages>(200, &format!("[{MESSAGE}]"));
     assert_eq!(msgs.len(), 1);
+    let reply = MESSAGE.replacen(
+        r#""type":0"#,
+        &format!(
+            r#""type":19,"message_reference":{{"type":0,"channel_id":"222","message_id":"7"}},"referenced_message":{MESSAGE}"#
+        ),
+        1,
+    );
+    let r = decode::<GetMessage>(200, &reply);
+    assert_eq!(r.reference.and_then(|m| m.message_id), Some(Id::new(7)));
+    assert_eq!(
+        r.referenced_message.map(|m| m.content).as_deref(),
+        Some("BTC long")
+    );
 
     let u = decode::<GetUser>(200, USER);
     assert_eq!(

@@ -60,12 +60,37 @@ pub struct TargetContext {
     pub media_links: BTreeMap<AttachmentId, String>,
 }
 
-/// A reply's original: its text (already as the source has it) and, when it was mirrored
-/// into this target, a link to the mirrored message.
+/// A reply's original as one target shows it ([`reply_ref`] builds it): its text with this
+/// target's rules applied and, when it was mirrored into this target, a link to the mirrored
+/// message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplyRef {
     pub excerpt: String,
     pub jump_url: Option<String>,
+}
+
+/// What a reply quotes of its original in one target: the original's text as this target's
+/// rules mirror it (mentions rewritten, filters and replacements applied), so a quote never
+/// carries text the target would not have posted. `None` when there is nothing to show: the
+/// original was deleted, or the rules skip it and there is no mirrored original to link.
+pub fn reply_ref(
+    original: &SignalView,
+    rules: &MappingRules,
+    ctx: &TargetContext,
+    jump_url: Option<String>,
+) -> Option<ReplyRef> {
+    if original.deleted {
+        return None;
+    }
+    let content = rewrite_mentions(&original.content, ctx);
+    let excerpt = match apply_filters(original, content, Vec::new(), rules) {
+        Ok(f) => apply_replacements(&f.content, rules).0,
+        Err(_) => String::new(),
+    };
+    if excerpt.trim().is_empty() && jump_url.is_none() {
+        return None;
+    }
+    Some(ReplyRef { excerpt, jump_url })
 }
 
 /// The link to a message, for a reply's jump to the mirrored original
@@ -656,8 +681,9 @@ fn apply_replacements(text: &str, rules: &MappingRules) -> (String, Option<usize
 // ---------------------------------------------------------------------------------------------
 // Layout
 
-fn reply_line(reply: &ReplyRef, ctx: &TargetContext) -> String {
-    let one_line = rewrite_mentions(reply.excerpt.trim(), ctx)
+fn reply_line(reply: &ReplyRef) -> String {
+    let one_line = reply
+        .excerpt
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
@@ -772,7 +798,7 @@ pub fn render(view: &SignalView, rules: &MappingRules, ctx: &TargetContext) -> R
 
     let mut body = Vec::new();
     if let Some(reply) = &ctx.reply {
-        let line = reply_line(reply, ctx);
+        let line = reply_line(reply);
         if !line.is_empty() {
             body.push(line);
         }

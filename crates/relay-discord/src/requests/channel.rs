@@ -248,6 +248,28 @@ impl Endpoint for GetChannelMessages {
 
 const MESSAGE: &str = "/channels/{channel_id}/messages/{message_id}";
 
+/// `GET /channels/{channel_id}/messages/{message_id}`: one message, with its
+/// `message_reference` and (one level deep) `referenced_message` when it is a reply. Needs
+/// VIEW_CHANNEL and READ_MESSAGE_HISTORY in that channel.
+#[derive(Debug, Clone)]
+pub struct GetMessage {
+    pub channel_id: Id<ChannelMarker>,
+    pub message_id: Id<MessageMarker>,
+}
+
+impl Endpoint for GetMessage {
+    type Output = Message;
+
+    fn request(&self) -> Result<Request, DiscordError> {
+        Ok(channel_request(
+            Method::Get,
+            self.channel_id,
+            &format!("/messages/{}", self.message_id),
+            MESSAGE,
+        ))
+    }
+}
+
 /// `PATCH /channels/{channel_id}/messages/{message_id}`: a message the bot posted (the
 /// `embed` style's card). Like webhook edits, `allowed_mentions` is always sent because
 /// Discord parses mentions again on every edit, and `attachments` lists every file kept.

@@ -167,17 +167,17 @@ fn mentions_are_rewritten_for_the_target_guild() {
         "```\n  a  b\n```\nx"
     );
     // The same in a reply excerpt.
-    let ctx = TargetContext {
-        reply: Some(ReplyRef {
-            excerpt: "<@&77> old\ncall".into(),
-            jump_url: Some(jump_url(
-                &"900".parse_id(),
-                &"921".parse_id(),
-                &"1".parse_id(),
-            )),
-        }),
-        ..ctx
-    };
+    let reply = reply_ref(
+        &view("<@&77> old\ncall"),
+        &none(),
+        &ctx,
+        Some(jump_url(
+            &"900".parse_id(),
+            &"921".parse_id(),
+            &"1".parse_id(),
+        )),
+    );
+    let ctx = TargetContext { reply, ..ctx };
     let r = post(render(&view("follow-up"), &none(), &ctx));
     assert_eq!(
         text(&r),
@@ -193,6 +193,69 @@ fn mentions_are_rewritten_for_the_target_guild() {
     let r = post(render(&view("follow-up"), &none(), &ctx));
     assert!(r.parts[0].content.starts_with("> ↪ xxx"));
     assert!(chars(r.parts[0].content.lines().next().unwrap()) <= 105);
+}
+
+#[test]
+fn a_reply_quotes_its_original_as_the_target_mirrors_it_never_what_its_rules_hold_back() {
+    let mut ctx = TargetContext {
+        target_guild_id: Some("900".parse_id()),
+        ..TargetContext::default()
+    };
+    ctx.channel_map.insert("21".parse_id(), "921".parse_id());
+    let link = || {
+        Some(jump_url(
+            &"900".parse_id(),
+            &"921".parse_id(),
+            &"5".parse_id(),
+        ))
+    };
+    let rules = rules(
+        json!({"blocked_keywords": ["vip"], "mode": "remove"}),
+        json!({"replacements": [{"pattern": "Binance", "replacement": "our exchange"}]}),
+    );
+    let original = view("BTC long on Binance, details in <#21> vip");
+    let quoted = reply_ref(&original, &rules, &ctx, link()).unwrap();
+    assert!(!quoted.excerpt.contains("vip") && !quoted.excerpt.contains("Binance"));
+    let r = post(render(
+        &view("TP1 hit"),
+        &rules,
+        &TargetContext {
+            reply: Some(quoted),
+            ..ctx.clone()
+        },
+    ));
+    let first = r.parts[0].content.lines().next().unwrap().to_string();
+    assert!(
+        first.starts_with("> ↪ [BTC long on our exchange, details in <#921>"),
+        "{first}"
+    );
+    assert!(first.ends_with("(https://discord.com/channels/900/921/5)"));
+    assert_eq!(r.parts[0].content.lines().nth(1), Some("TP1 hit"));
+
+    // A skip rule that holds the original back holds its quote back too; with nothing mirrored
+    // to link, the reply posts without a quote line.
+    let skip = self::rules(
+        json!({"blocked_keywords": ["vip"], "mode": "skip"}),
+        json!({}),
+    );
+    assert_eq!(reply_ref(&original, &skip, &ctx, None), None);
+    // A deleted original has nothing to quote.
+    let mut gone = view("x");
+    gone.deleted = true;
+    assert_eq!(reply_ref(&gone, &none(), &ctx, link()), None);
+    // An embed-only original that was mirrored is linked by a neutral label.
+    let linked = reply_ref(&view(""), &none(), &ctx, link()).unwrap();
+    let r = post(render(
+        &view("ok"),
+        &none(),
+        &TargetContext {
+            reply: Some(linked),
+            ..ctx
+        },
+    ));
+    assert!(r.parts[0]
+        .content
+        .starts_with("> ↪ [original message](https://discord.com/channels/900/921/5)"));
 }
 
 #[test]
