@@ -1,6 +1,9 @@
 //! The answer to each path of [`super::api`], and the prune alarm.
 
+use std::rc::Rc;
+
 use relay_discord::gate::GateStatus;
+use relay_discord::ratelimit::Feedback;
 use serde::Deserialize;
 use worker::{Request, Response, Result};
 
@@ -33,22 +36,30 @@ async fn read_body<T: for<'de> Deserialize<'de>>(
     serde_json::from_str(&text).map_err(|e| format!("gate call did not decode: {e}"))
 }
 
-pub async fn acquire(sh: &Shared, req: &mut Request) -> Answer {
+pub async fn acquire(sh: &Rc<Shared>, req: &mut Request) -> Answer {
     let body: api::AcquireBody = read_body(req).await?;
     let now = crate::runtime::now_ms();
     let answer_ = sh.gate.borrow_mut().acquire(&body.key, now);
-    sh.save().map_err(|e| e.to_string())?;
+    sh.changed(now).map_err(|e| e.to_string())?;
     answer(&answer_)
 }
 
-pub async fn observe(sh: &Shared, req: &mut Request) -> Answer {
+pub async fn observe(sh: &Rc<Shared>, req: &mut Request) -> Answer {
     let body: api::ObserveBody = read_body(req).await?;
     let now = crate::runtime::now_ms();
     let observed = sh
         .gate
         .borrow_mut()
         .observe(&body.permit, &body.feedback, now);
-    sh.save().map_err(|e| e.to_string())?;
+    // What Discord refused (a 429, a 401 stop, a ban page, a 5xx, no answer) is written before
+    // the answer; only routine successes wait for the next interval's write.
+    let routine = matches!(&body.feedback, Feedback::Response(m) if (200..300).contains(&m.status));
+    if routine {
+        sh.changed(now)
+    } else {
+        sh.save_now(now)
+    }
+    .map_err(|e| e.to_string())?;
     ensure_alarm(sh, now).await;
     answer(&observed)
 }
@@ -62,7 +73,7 @@ pub fn status(sh: &Shared) -> Answer {
 pub fn reset(sh: &Shared) -> Answer {
     let now = crate::runtime::now_ms();
     let outcome = sh.gate.borrow_mut().reset(now);
-    sh.save().map_err(|e| e.to_string())?;
+    sh.save_now(now).map_err(|e| e.to_string())?;
     crate::runtime::log(
         "warn",
         "discord gate reset by an operator",
@@ -106,7 +117,7 @@ pub async fn alarm(sh: &Shared) -> Result<Response> {
         g.prune(now);
         g.has_buckets(now)
     };
-    sh.save()?;
+    sh.save_now(now)?;
     if more {
         sh.state.storage().set_alarm(PRUNE_EVERY_MS).await?;
         sh.alarm_at.set(Some(Some(now + PRUNE_EVERY_MS)));

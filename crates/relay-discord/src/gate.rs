@@ -164,6 +164,11 @@ impl Gate {
 
     /// Applies the deployment's tunables to a restored state (a budget changed in
     /// `wrangler.toml` takes effect on the object's next start).
+    /// See [`RateLimiter::skip_permit_ids`]: called on a state loaded from storage.
+    pub fn resumed(&mut self) {
+        self.limiter.skip_permit_ids(1 << 32);
+    }
+
     pub fn configure(&mut self, config: Config) {
         if self.limiter.config() != &config {
             self.limiter.set_config(config);

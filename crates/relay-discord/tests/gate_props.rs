@@ -248,3 +248,32 @@ proptest! {
         }
     }
 }
+
+/// The gate's holder persists at intervals, so a restart may load a save taken before the
+/// last grants: those grants' permit ids are never handed out again, and an answer to one of
+/// them is harmless.
+#[test]
+fn a_gate_resumed_from_an_older_save_never_reuses_a_permit_id() {
+    let mut live = Gate::default();
+    let now = 1_000_000i64;
+    let saved = serde_json::to_string(&live).unwrap();
+    let mut late = Vec::new();
+    for k in [0usize, 2, 3] {
+        if let Acquire::Go(p) = live.acquire(&key(k), now) {
+            late.push(p);
+        }
+    }
+    assert_eq!(late.len(), 3);
+    let mut resumed: Gate = serde_json::from_str(&saved).unwrap();
+    resumed.resumed();
+    let Acquire::Go(fresh) = resumed.acquire(&key(0), now + 1) else {
+        panic!("a fresh gate grants");
+    };
+    assert!(late.iter().all(|p| p.id != fresh.id), "{} reused", fresh.id);
+    // Answers to the lost grants arrive after the restart: taken, and the fresh one still
+    // concludes as its own.
+    for p in &late {
+        finish(&mut resumed, p, &Answer::Ok { remaining: 1 }, now + 2).unwrap();
+    }
+    finish(&mut resumed, &fresh, &Answer::Ok { remaining: 1 }, now + 3).unwrap();
+}

@@ -217,6 +217,13 @@ impl RateLimiter {
         self.config = config;
     }
 
+    /// The state was restored from a save that may trail the last grants (a holder that
+    /// persists at intervals): permit ids handed out since are never handed out again, so an
+    /// answer to one of those requests can never be taken for a newer permit's.
+    pub fn skip_permit_ids(&mut self, n: u64) {
+        self.next_id = self.next_id.saturating_add(n);
+    }
+
     /// Reserves a slot for a request with this key, or says when to ask again.
     pub fn acquire(&mut self, key: &RateKey, now_ms: i64) -> Acquire {
         let now = now_ms;
