@@ -3,7 +3,7 @@
 //! needs only the `Env`).
 
 use relay_discord::gate::{GateStatus, Observed};
-use relay_discord::ratelimit::{Acquire, Feedback, Permit};
+use relay_discord::ratelimit::Acquire;
 use relay_discord::requests::RateKey;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -44,17 +44,16 @@ impl GateClient {
         Ok(GateClient { stub })
     }
 
-    pub async fn acquire(&self, key: &RateKey) -> Result<Acquire> {
-        let body = api::AcquireBody { key: key.clone() };
-        self.call(Method::Post, api::ACQUIRE, Some(&body)).await
+    pub async fn acquire_many(&self, keys: Vec<RateKey>) -> Result<Vec<Acquire>> {
+        let body = api::AcquireMany { keys };
+        self.call(Method::Post, api::ACQUIRE_MANY, Some(&body))
+            .await
     }
 
-    pub async fn observe(&self, permit: &Permit, feedback: &Feedback) -> Result<Observed> {
-        let body = api::ObserveBody {
-            permit: permit.clone(),
-            feedback: feedback.clone(),
-        };
-        self.call(Method::Post, api::OBSERVE, Some(&body)).await
+    pub async fn observe_many(&self, observed: Vec<api::ObserveBody>) -> Result<Vec<Observed>> {
+        let body = api::ObserveMany { observed };
+        self.call(Method::Post, api::OBSERVE_MANY, Some(&body))
+            .await
     }
 
     pub async fn status(&self) -> Result<GateStatus> {

@@ -60,6 +60,8 @@ impl DurableObject for DiscordGate {
         let result = match (req.method(), path.as_str()) {
             (Method::Post, api::ACQUIRE) => routes::acquire(sh, &mut req).await,
             (Method::Post, api::OBSERVE) => routes::observe(sh, &mut req).await,
+            (Method::Post, api::ACQUIRE_MANY) => routes::acquire_many(sh, &mut req).await,
+            (Method::Post, api::OBSERVE_MANY) => routes::observe_many(sh, &mut req).await,
             (Method::Get, api::STATUS) => routes::status(sh),
             (Method::Post, api::RESET) => routes::reset(sh),
             _ => return routes::error_response(404, "unknown gate route"),

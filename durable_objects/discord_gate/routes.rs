@@ -51,10 +51,7 @@ pub async fn observe(sh: &Rc<Shared>, req: &mut Request) -> Answer {
         .gate
         .borrow_mut()
         .observe(&body.permit, &body.feedback, now);
-    // What Discord refused (a 429, a 401 stop, a ban page, a 5xx, no answer) is written before
-    // the answer; only routine successes wait for the next interval's write.
-    let routine = matches!(&body.feedback, Feedback::Response(m) if (200..300).contains(&m.status));
-    if routine {
+    if routine(&body.feedback) {
         sh.changed(now)
     } else {
         sh.save_now(now)
@@ -62,6 +59,43 @@ pub async fn observe(sh: &Rc<Shared>, req: &mut Request) -> Answer {
     .map_err(|e| e.to_string())?;
     ensure_alarm(sh, now).await;
     answer(&observed)
+}
+
+pub async fn acquire_many(sh: &Rc<Shared>, req: &mut Request) -> Answer {
+    let body: api::AcquireMany = read_body(req).await?;
+    let now = crate::runtime::now_ms();
+    let answers: Vec<_> = {
+        let mut g = sh.gate.borrow_mut();
+        body.keys.iter().map(|k| g.acquire(k, now)).collect()
+    };
+    sh.changed(now).map_err(|e| e.to_string())?;
+    answer(&answers)
+}
+
+pub async fn observe_many(sh: &Rc<Shared>, req: &mut Request) -> Answer {
+    let body: api::ObserveMany = read_body(req).await?;
+    let now = crate::runtime::now_ms();
+    let observed: Vec<_> = {
+        let mut g = sh.gate.borrow_mut();
+        body.observed
+            .iter()
+            .map(|o| g.observe(&o.permit, &o.feedback, now))
+            .collect()
+    };
+    if body.observed.iter().all(|o| routine(&o.feedback)) {
+        sh.changed(now)
+    } else {
+        sh.save_now(now)
+    }
+    .map_err(|e| e.to_string())?;
+    ensure_alarm(sh, now).await;
+    answer(&observed)
+}
+
+/// A success: written with the next interval's write. What Discord refused (a 429, a 401
+/// stop, a ban page, a 5xx, no answer) is written before the gate answers.
+fn routine(f: &Feedback) -> bool {
+    matches!(f, Feedback::Response(m) if (200..300).contains(&m.status))
 }
 
 pub fn status(sh: &Shared) -> Answer {

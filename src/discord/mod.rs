@@ -5,9 +5,11 @@
 //! A send never waits: the gate object ([`crate::durable_objects::discord_gate`]) answers
 //! "go" or "not before T" and the caller reschedules to T. Around the one HTTP exchange there
 //! is one gate round trip before (a slot) and one after (what Discord answered, so the gate
-//! learns buckets, 429s, bans and 401s for every caller). The request, its body and the bot
+//! learns buckets, 429s, bans and 401s for every caller); the isolate's calls of one moment
+//! share each round trip (`batch`). The request, its body and the bot
 //! token never reach the gate: only the route key and the answer's status and headers do.
 
+mod batch;
 mod transport;
 
 use relay_discord::error::Backoff;
@@ -90,8 +92,7 @@ impl Discord {
         // A request Discord would refuse is never sent and takes no slot.
         let request = endpoint.request().map_err(SendError::Permanent)?;
         let key = request.rate_key();
-        let gate = self.gate_client()?;
-        let permit = match gate.acquire(&key).await {
+        let permit = match batch::acquire(&self.env, &self.gate, &key).await {
             Ok(Acquire::Go(permit)) => permit,
             Ok(other) => {
                 return Err(
@@ -106,19 +107,20 @@ impl Discord {
             deadline_ms: permit.deadline_ms,
         };
         let result = transport.send(&request).await;
-        let observed = match gate.observe(&permit, &feedback(&result)).await {
-            Ok(o) => Some(o),
-            Err(e) => {
-                // Discord answered: the caller gets that answer. The gate counts the slot as
-                // timed out at its deadline, which errs on the side of caution.
-                crate::runtime::log(
-                    "error",
-                    "discord gate observe failed",
-                    json!({"error": e.to_string(), "route": request.route.as_str()}),
-                );
-                None
-            }
-        };
+        let observed =
+            match batch::observe(&self.env, &self.gate, &permit, &feedback(&result)).await {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    // Discord answered: the caller gets that answer. The gate counts the slot as
+                    // timed out at its deadline, which errs on the side of caution.
+                    crate::runtime::log(
+                        "error",
+                        "discord gate observe failed",
+                        json!({"error": e.to_string(), "route": request.route.as_str()}),
+                    );
+                    None
+                }
+            };
         let at = Attempt {
             now_ms: crate::runtime::now_ms(),
             attempt,
