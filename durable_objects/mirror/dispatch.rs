@@ -11,9 +11,9 @@ use relay_core::convergence::SignalView;
 use relay_core::ids::{ChannelId, MessageId, UserId};
 use relay_discord::multipart::File;
 use relay_discord::requests::{
-    CreateMessage, CreateThread, CreateWebhook, DeleteMessage, DeleteWebhookMessage,
-    ExecuteWebhook, GetChannelMessages, GetCurrentUser, GetUser, MessageNonce, UpdateMessage,
-    UpdateWebhookMessage,
+    CreateForumThread, CreateMessage, CreateThread, CreateWebhook, DeleteMessage,
+    DeleteWebhookMessage, ExecuteWebhook, GetChannelMessages, GetCurrentUser, GetUser,
+    MessageNonce, UpdateMessage, UpdateWebhookMessage,
 };
 use relay_mirror::jobs::{
     snowflake_at, Action, Candidate, Claim, Enqueued, Finished, MirrorError, Next, PosterId,
@@ -754,18 +754,17 @@ async fn poster(
 /// failure to ask is not a reason to hold the post: it goes without, and the next one asks.
 async fn avatar(sh: &Shared, discord: &Discord, user: Option<&UserId>) -> Option<String> {
     let user = user?;
-    if let Ok(Some(cached)) = sh.store().avatar(user.as_str()) {
-        return cached;
+    // A URL cached under another CDN base (the setting changed) is asked for again.
+    match sh.store().avatar(user.as_str()) {
+        Ok(Some(Some(url))) if url.starts_with(discord.cdn_base()) => return Some(url),
+        Ok(Some(None)) => return None,
+        _ => {}
     }
     let id = user.id()?;
     match discord.send(&GetUser { user_id: id }, 0).await {
         Ok(u) => {
             let url = u.avatar.map(|h| {
-                format!(
-                    "https://cdn.discordapp.com/avatars/{}/{}.png",
-                    user.as_str(),
-                    h
-                )
+                relay_discord::cdn::avatar_url(discord.cdn_base(), user.as_str(), &h.to_string())
             });
             let _ = sh.store().put_avatar(user.as_str(), url.as_deref(), now());
             url
@@ -992,6 +991,32 @@ async fn send(
                 Ok(f) => f,
                 Err(r) => return Ok(r),
             };
+            // A forum takes no message outside a post: the bot's first part opens the post
+            // (the thread and its starter message, which shares the thread's id), and the
+            // other parts, edits and deletes go to that thread.
+            if let (Some(k), Some(name)) = (&key, thread_name) {
+                let mut ep =
+                    CreateForumThread::new(target_id, name.chars().take(100).collect::<String>());
+                ep.content = Some(up.content(&p.content));
+                ep.embeds = p.embeds.clone();
+                ep.allowed_mentions = am;
+                ep.files = up.files.clone();
+                return Ok(match discord.send(&ep, attempt).await {
+                    Ok(ch) => {
+                        let id: ChannelId = ch.id.into();
+                        sh.store().put_thread(target, k, id.as_str())?;
+                        SendResult::Posted {
+                            message_id: MessageId::parse(id.as_str()).map_err(|e| {
+                                worker::Error::RustError(format!("forum post id: {e}"))
+                            })?,
+                            // The answer is the thread, not its message: the uploaded ids
+                            // are unknown, so a later edit uploads the files again.
+                            uploaded: Vec::new(),
+                        }
+                    }
+                    Err(e) => to_result(e),
+                });
+            }
             let mut ep = CreateMessage::new(channel);
             ep.content = Some(up.content(&p.content));
             ep.embeds = p.embeds.clone();

@@ -97,11 +97,23 @@ pub async fn requeue(sh: &Rc<Shared>, body: api::Requeue) -> Result<Response> {
     let mut requeued = 0;
     for t in &targets {
         let n = with_queue(sh, t, |q| match body.job_id {
-            Some(id) => q.requeue(id, now).map(|_| 1),
-            None => Ok(q.requeue_all(now)),
+            Some(id) => q.requeue(id, now).map(|_| vec![id]),
+            None => {
+                let ids: Vec<_> = q.dead.iter().map(|d| d.job.id).collect();
+                q.requeue_all(now);
+                Ok(ids)
+            }
         })?;
         match n {
-            Ok(n) => requeued += n,
+            Ok(ids) => {
+                // A requeued job's latency is measured from its requeue: its commit is long
+                // past (that is what the dead letter already recorded), and an operator wants
+                // to see how fast the retry went through.
+                for id in &ids {
+                    sh.store().job_requeued(t, *id, now)?;
+                }
+                requeued += ids.len();
+            }
             Err(e) if body.target_channel_id.is_some() => {
                 return Ok(Response::from_json(&serde_json::json!({
                     "ok": false, "error_code": e.error_code(), "message": e.to_string(),
