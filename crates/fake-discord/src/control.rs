@@ -324,7 +324,13 @@ fn view(st: &State, now: u64) -> Value {
                         json!({
                             "id": m.id.to_string(),
                             "author_name": m.author_name,
-                            "avatar_url": m.avatar_url,
+                            // A webhook post shows the avatar_url it was sent with; anyone
+                            // else's post their own avatar, from this CDN.
+                            "avatar_url": m.avatar_url.clone().or_else(|| {
+                                m.webhook_id.is_none().then(|| m.author_avatar.as_ref().map(|h| {
+                                    format!("{}/cdn/avatars/{}/{h}.png", st.base_url, m.author_id)
+                                })).flatten()
+                            }),
                             "webhook": m.webhook_id.is_some(),
                             "bot": m.author_bot,
                             "content": m.content,
