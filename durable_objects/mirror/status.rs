@@ -89,9 +89,19 @@ pub async fn status(sh: &Rc<Shared>, connector: &str) -> Result<Response> {
 
 pub async fn requeue(sh: &Rc<Shared>, body: api::Requeue) -> Result<Response> {
     let routes = dispatch::routes(sh, &[]).await?;
+    let own = routes.targets(&body.connector_id);
     let targets: Vec<String> = match &body.target_channel_id {
+        // Only a target of this connector: another connector's queue is not this panel's,
+        // and an unknown id must not leave an empty queue behind.
+        Some(t) if !own.iter().any(|o| o == t.as_str()) => {
+            return Ok(Response::from_json(&serde_json::json!({
+                "ok": false, "error_code": "mirror_target_not_found",
+                "message": format!("{} is not a target of this connector", t.as_str()),
+            }))?
+            .with_status(404));
+        }
         Some(t) => vec![t.as_str().to_string()],
-        None => routes.targets(&body.connector_id),
+        None => own,
     };
     let now = crate::runtime::now_ms();
     let mut requeued = 0;

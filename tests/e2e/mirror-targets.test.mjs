@@ -2,7 +2,7 @@
 // avatar on webhook posts points at the configured CDN (DISCORD_CDN_BASE, here the fake's) and
 // the CDN serves it; the `embed` style into a forum channel opens a forum post (thread +
 // starter card) and follows its edits and deletes there; a requeued dead letter reports its
-// latency measured from the requeue. Each scenario has its own source channel, so the targets
+// latency measured from the requeue (and a requeue names only the connector's own targets). Each scenario has its own source channel, so the targets
 // of one never see the others' signals.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -195,5 +195,16 @@ describe('mirroring per target', () => {
     assert.ok(done.answer_ms <= done.at_ms - dead.at_ms, JSON.stringify({ done, dead }));
     assert.ok(m.latency.discord_answer.create.count >= 1);
     assert.equal((await messages(requeue)).filter((y) => y.content === 'requeue me').length, 1);
+
+    // Only this connector's targets: a source channel is none, and leaves no queue behind.
+    const none = await admin.post(`${base}/mirroring/requeue`, { target_channel_id: SRC_REQUEUE });
+    assert.equal(none.status, 404, none.text);
+    assert.equal(none.json.error_code, 'mirror_target_not_found');
+    const one = await admin.post(`${base}/mirroring/targets/${SRC_REQUEUE}/dead/1/requeue`, {});
+    assert.equal(one.status, 404, one.text);
+    assert.equal(one.json.error_code, 'mirror_target_not_found');
+    const bad = await admin.post(`${base}/mirroring/requeue`, { target_channel_id: 'nope' });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal((await panel()).targets.length, 3);
   });
 });
