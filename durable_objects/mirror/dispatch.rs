@@ -750,17 +750,47 @@ async fn poster(
     Ok((PosterId::Webhook(id.clone()), Some((id, token))))
 }
 
+/// How long a job waits for another job's avatar lookup before it posts without.
+const AVATAR_WAIT_MS: i64 = 3_000;
+const AVATAR_POLL_MS: u64 = 20;
+
+/// Clears the "lookup in flight" mark however the lookup ends (also when it is dropped).
+struct LookupMark<'a>(&'a std::cell::Cell<bool>);
+
+impl Drop for LookupMark<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
 /// The author's avatar, asked of Discord once per author (also when they have none). A
 /// failure to ask is not a reason to hold the post: it goes without, and the next one asks.
+///
+/// Lookups run one at a time per object: targets run concurrently, and every `GET /users/{id}`
+/// shares one rate-limit bucket, so a second lookup in flight would be refused (`NotBefore`)
+/// and its post would go without the picture. The others wait (briefly) and then usually find
+/// the answer cached.
 async fn avatar(sh: &Shared, discord: &Discord, user: Option<&UserId>) -> Option<String> {
     let user = user?;
-    // A URL cached under another CDN base (the setting changed) is asked for again.
-    match sh.store().avatar(user.as_str()) {
-        Ok(Some(Some(url))) if url.starts_with(discord.cdn_base()) => return Some(url),
-        Ok(Some(None)) => return None,
-        _ => {}
+    let give_up = now() + AVATAR_WAIT_MS;
+    loop {
+        // A URL cached under another CDN base (the setting changed) is asked for again.
+        match sh.store().avatar(user.as_str()) {
+            Ok(Some(Some(url))) if url.starts_with(discord.cdn_base()) => return Some(url),
+            Ok(Some(None)) => return None,
+            _ => {}
+        }
+        if !sh.avatar_lookup.get() {
+            break;
+        }
+        if now() >= give_up {
+            return None;
+        }
+        worker::Delay::from(std::time::Duration::from_millis(AVATAR_POLL_MS)).await;
     }
     let id = user.id()?;
+    sh.avatar_lookup.set(true);
+    let _mark = LookupMark(&sh.avatar_lookup);
     match discord.send(&GetUser { user_id: id }, 0).await {
         Ok(u) => {
             let url = u.avatar.map(|h| {

@@ -58,6 +58,8 @@ pub struct Shared {
     pub paused: RefCell<BTreeMap<String, (relay_core::ids::GuildId, i64)>>,
     /// When "audit now" was last asked per guild.
     pub audit_asked: RefCell<BTreeMap<String, i64>>,
+    /// An author's avatar is being asked of Discord (`dispatch::avatar`, one at a time).
+    pub avatar_lookup: std::cell::Cell<bool>,
 }
 
 impl Shared {
@@ -104,6 +106,7 @@ impl DurableObject for MirrorObject {
                 gates: RefCell::new(BTreeMap::new()),
                 paused: RefCell::new(BTreeMap::new()),
                 audit_asked: RefCell::new(BTreeMap::new()),
+                avatar_lookup: std::cell::Cell::new(false),
             }),
         }
     }

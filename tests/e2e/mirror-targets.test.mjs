@@ -18,7 +18,7 @@ const ANIMATED_AUTHOR = '1300000000000000902';
 const ANIMATED_HASH = 'a_1269e74af4df7417b13759eae50c83dc';
 
 let stack, admin, fake, seed, guild, ctx, base;
-let avatars, forum, requeue;
+let avatars, avatars2, forum, requeue;
 let clock = Date.now() - 60_000;
 function nextId() {
   clock += 1;
@@ -49,6 +49,7 @@ before(async () => {
   seed = stack.services['fake-discord'].seed;
   guild = (await control(fake, 'GET', '/state')).guilds[0].id;
   avatars = (await control(fake, 'POST', '/channels', { name: 'mirror-avatars', type: 0 })).id;
+  avatars2 = (await control(fake, 'POST', '/channels', { name: 'mirror-avatars-2', type: 0 })).id;
   forum = (await control(fake, 'POST', '/channels', { name: 'signal-cards', type: 15 })).id;
   requeue = (await control(fake, 'POST', '/channels', { name: 'mirror-requeue', type: 0 })).id;
   // The authors exist on Discord with avatars (one animated); the worker asks for them once.
@@ -66,6 +67,7 @@ before(async () => {
   }
   for (const [s, t, body] of [
     [SRC_AVATAR, avatars, {}],
+    [SRC_AVATAR, avatars2, {}],
     [SRC_FORUM, forum, { transform_json: { style: 'embed', embed: { title: 'VIP', color: '#5865F2' }, footer: 'Signal Relay' } }],
     [SRC_REQUEUE, requeue, {}],
   ]) {
@@ -82,8 +84,11 @@ describe('mirroring per target', () => {
   test('a webhook post carries the author\'s avatar from the configured CDN, which serves it', async () => {
     assert.ok(seed.cdn_base, 'the fake announces its CDN');
     const a = nextId(), b = nextId();
-    await ingest(ctx, [sent(SRC_AVATAR, a, 'avatar static', { discord_author_id: STATIC_AUTHOR })]);
-    await ingest(ctx, [sent(SRC_AVATAR, b, 'avatar animated', { discord_author_id: ANIMATED_AUTHOR })]);
+    // One batch: both targets start at once, and each first job needs an author's avatar.
+    await ingest(ctx, [
+      sent(SRC_AVATAR, a, 'avatar static', { discord_author_id: STATIC_AUTHOR }),
+      sent(SRC_AVATAR, b, 'avatar animated', { discord_author_id: ANIMATED_AUTHOR }),
+    ]);
     const l = await eventually(() => messages(avatars), (x) => x.some((m) => m.content === 'avatar animated'), 60_000);
     const users = (await control(fake, 'GET', '/state')).users;
     const hash = users.find((u) => u.id === STATIC_AUTHOR).avatar;
@@ -111,6 +116,16 @@ describe('mirroring per target', () => {
     assert.equal((await fetch(`${seed.cdn_base}/avatars/${STATIC_AUTHOR}/${'0'.repeat(32)}.png`)).status, 404);
     assert.equal((await fetch(`${seed.cdn_base}/avatars/1300000000000000999/${hash}.png`)).status, 404);
     assert.equal((await fetch(stat.avatar_url.replace(/\.png$/, '.gif'))).status, 404);
+
+    // The other target's posts carry them too: its jobs waited for the lookup in flight
+    // rather than being refused a second one (every GET /users/{id} shares one bucket).
+    const other = await eventually(() => messages(avatars2), (x) => x.some((m) => m.content === 'avatar animated'), 60_000);
+    assert.equal(other.find((m) => m.content === 'avatar static').avatar_url, stat.avatar_url);
+    assert.equal(other.find((m) => m.content === 'avatar animated').avatar_url, anim.avatar_url);
+    for (const u of [STATIC_AUTHOR, ANIMATED_AUTHOR]) {
+      const lookups = (await control(fake, 'GET', `/requests?since=0&path=/users/${u}`)).requests;
+      assert.equal(lookups.length, 1, `asked of Discord once for ${u}`);
+    }
 
     // The fake's web page draws the post with that avatar.
     const view = await control(fake, 'GET', '/view');
@@ -205,6 +220,6 @@ describe('mirroring per target', () => {
     assert.equal(one.json.error_code, 'mirror_target_not_found');
     const bad = await admin.post(`${base}/mirroring/requeue`, { target_channel_id: 'nope' });
     assert.equal(bad.status, 400, bad.text);
-    assert.equal((await panel()).targets.length, 3);
+    assert.equal((await panel()).targets.length, 4);
   });
 });
