@@ -180,6 +180,8 @@ export function fakeDiscord({ args = [] } = {}) {
     ready: fakeDiscordReady,
     vars: ({ seed }) => ({
       DISCORD_API_BASE: seed.api_base,
+      // Avatar URLs of mirrored posts point at the fake's CDN, which serves them.
+      DISCORD_CDN_BASE: seed.cdn_base,
       DISCORD_BOT_TOKEN: seed.bot_token,
       DISCORD_CLIENT_ID: seed.client_id,
       DISCORD_CLIENT_SECRET: seed.client_secret,

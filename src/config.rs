@@ -154,6 +154,9 @@ pub fn secret(env: &Env, name: &str) -> Option<String> {
 pub struct DiscordConfig {
     /// `DISCORD_API_BASE`: Discord's API, or an egress proxy in front of it, or the fake.
     pub api_base: String,
+    /// `DISCORD_CDN_BASE`: Discord's CDN, which avatar URLs (a mirrored post's `avatar_url`)
+    /// point at; the fake's CDN in tests and the local demo.
+    pub cdn_base: String,
     pub bot_token: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
@@ -167,6 +170,7 @@ impl std::fmt::Debug for DiscordConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DiscordConfig")
             .field("api_base", &self.api_base)
+            .field("cdn_base", &self.cdn_base)
             .field("bot_token", &self.bot_token.as_ref().map(|_| "<set>"))
             .field("client_id", &self.client_id)
             .field(
@@ -184,6 +188,10 @@ impl DiscordConfig {
             api_base: var(env, "DISCORD_API_BASE")
                 .map(|b| b.trim().trim_end_matches('/').to_string())
                 .unwrap_or_else(|| relay_discord::DEFAULT_API_BASE.to_string()),
+            cdn_base: var(env, "DISCORD_CDN_BASE")
+                .map(|b| b.trim().trim_end_matches('/').to_string())
+                .filter(|b| !b.is_empty())
+                .unwrap_or_else(|| relay_discord::cdn::DEFAULT_CDN_BASE.to_string()),
             bot_token: secret(env, "DISCORD_BOT_TOKEN").map(|s| s.trim().to_string()),
             client_id: secret(env, "DISCORD_CLIENT_ID").map(|s| s.trim().to_string()),
             client_secret: secret(env, "DISCORD_CLIENT_SECRET"),

@@ -13,9 +13,9 @@ use relay_core::convergence::SignalView;
 use relay_core::ids::{ChannelId, MessageId, UserId};
 use relay_discord::multipart::File;
 use relay_discord::requests::{
-    CreateMessage, CreateThread, CreateWebhook, DeleteMessage, DeleteWebhookMessage,
-    ExecuteWebhook, GetChannelMessages, GetCurrentUser, GetUser, MessageNonce, UpdateMessage,
-    UpdateWebhookMessage,
+    CreateForumThread, CreateMessage, CreateThread, CreateWebhook, DeleteMessage,
+    DeleteWebhookMessage, ExecuteWebhook, GetChannelMessages, GetCurrentUser, GetUser,
+    MessageNonce, UpdateMessage, UpdateWebhookMessage,
 };
 use relay_mirror::jobs::{
     snowflake_at, Action, Candidate, Claim, Enqueued, Finished, MirrorError, Next, PosterId,
@@ -828,14 +828,46 @@ async fn poster(
     Ok((PosterId::Webhook(id.clone()), Some((id, token))))
 }
 
+/// How long a job waits for another job's avatar lookup before it posts without.
+const AVATAR_WAIT_MS: i64 = 3_000;
+const AVATAR_POLL_MS: u64 = 20;
+
+/// Clears the "lookup in flight" mark however the lookup ends (also when it is dropped).
+struct LookupMark<'a>(&'a std::cell::Cell<bool>);
+
+impl Drop for LookupMark<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
 /// The author's avatar, asked of Discord once per author (also when they have none). A
 /// failure to ask is not a reason to hold the post: it goes without, and the next one asks.
+///
+/// One author's lookup is shared by every target that needs it (`lookups`). Lookups of
+/// different authors run one at a time per object: every `GET /users/{id}` shares one
+/// rate-limit bucket, so a second lookup in flight would be refused (`NotBefore`) and its post
+/// would go without the picture. Those wait (briefly) for the one in flight, then ask.
 async fn avatar(sh: &Rc<Shared>, user: Option<&UserId>) -> Option<String> {
     let user = user?.clone();
-    if let Ok(Some(cached)) = sh.store().avatar(user.as_str()) {
-        return cached;
-    }
+    let cdn = Discord::from_env(&sh.env)?.cdn_base().to_string();
     let key = format!("avatar:{}", user.as_str());
+    let give_up = now() + AVATAR_WAIT_MS;
+    loop {
+        // A URL cached under another CDN base (the setting changed) is asked for again.
+        match sh.store().avatar(user.as_str()) {
+            Ok(Some(Some(url))) if url.starts_with(&cdn) => return Some(url),
+            Ok(Some(None)) => return None,
+            _ => {}
+        }
+        if !sh.avatar_lookup.get() || sh.lookups.borrow().contains_key(&key) {
+            break;
+        }
+        if now() >= give_up {
+            return None;
+        }
+        worker::Delay::from(std::time::Duration::from_millis(AVATAR_POLL_MS)).await;
+    }
     lookups::single_flight(sh, key, move |sh| {
         async move { Ok(ask_avatar(&sh, &user).await) }.boxed_local()
     })
@@ -847,14 +879,12 @@ async fn avatar(sh: &Rc<Shared>, user: Option<&UserId>) -> Option<String> {
 async fn ask_avatar(sh: &Shared, user: &UserId) -> Option<String> {
     let discord = Discord::from_env(&sh.env)?;
     let id = user.id()?;
+    sh.avatar_lookup.set(true);
+    let _mark = LookupMark(&sh.avatar_lookup);
     match discord.send(&GetUser { user_id: id }, 0).await {
         Ok(u) => {
             let url = u.avatar.map(|h| {
-                format!(
-                    "https://cdn.discordapp.com/avatars/{}/{}.png",
-                    user.as_str(),
-                    h
-                )
+                relay_discord::cdn::avatar_url(discord.cdn_base(), user.as_str(), &h.to_string())
             });
             let _ = sh.store().put_avatar(user.as_str(), url.as_deref(), now());
             url
@@ -1110,6 +1140,32 @@ async fn send(
                 Ok(f) => f,
                 Err(r) => return Ok(r),
             };
+            // A forum takes no message outside a post: the bot's first part opens the post
+            // (the thread and its starter message, which shares the thread's id), and the
+            // other parts, edits and deletes go to that thread.
+            if let (Some(k), Some(name)) = (&key, thread_name) {
+                let mut ep =
+                    CreateForumThread::new(target_id, name.chars().take(100).collect::<String>());
+                ep.content = Some(up.content(&p.content));
+                ep.embeds = p.embeds.clone();
+                ep.allowed_mentions = am;
+                ep.files = up.files.clone();
+                return Ok(match discord.send(&ep, attempt).await {
+                    Ok(ch) => {
+                        let id: ChannelId = ch.id.into();
+                        sh.store().put_thread(target, k, id.as_str())?;
+                        SendResult::Posted {
+                            message_id: MessageId::parse(id.as_str()).map_err(|e| {
+                                worker::Error::RustError(format!("forum post id: {e}"))
+                            })?,
+                            // The answer is the thread, not its message: the uploaded ids
+                            // are unknown, so a later edit uploads the files again.
+                            uploaded: Vec::new(),
+                        }
+                    }
+                    Err(e) => to_result(e),
+                });
+            }
             let mut ep = CreateMessage::new(channel);
             ep.content = Some(up.content(&p.content));
             ep.embeds = p.embeds.clone();

@@ -65,6 +65,8 @@ pub struct Shared {
     pub reply_refused: RefCell<BTreeMap<String, i64>>,
     /// Discord reads in flight, shared by the targets that need them (`lookups`).
     pub lookups: RefCell<BTreeMap<String, lookups::Lookup>>,
+    /// An author's avatar is being asked of Discord (`dispatch::avatar`, one at a time).
+    pub avatar_lookup: std::cell::Cell<bool>,
 }
 
 impl Shared {
@@ -113,6 +115,7 @@ impl DurableObject for MirrorObject {
                 audit_asked: RefCell::new(BTreeMap::new()),
                 reply_refused: RefCell::new(BTreeMap::new()),
                 lookups: RefCell::new(BTreeMap::new()),
+                avatar_lookup: std::cell::Cell::new(false),
             }),
         }
     }

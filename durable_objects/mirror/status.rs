@@ -89,19 +89,41 @@ pub async fn status(sh: &Rc<Shared>, connector: &str) -> Result<Response> {
 
 pub async fn requeue(sh: &Rc<Shared>, body: api::Requeue) -> Result<Response> {
     let routes = dispatch::routes(sh, &[]).await?;
+    let own = routes.targets(&body.connector_id);
     let targets: Vec<String> = match &body.target_channel_id {
+        // Only a target of this connector: another connector's queue is not this panel's,
+        // and an unknown id must not leave an empty queue behind.
+        Some(t) if !own.iter().any(|o| o == t.as_str()) => {
+            return Ok(Response::from_json(&serde_json::json!({
+                "ok": false, "error_code": "mirror_target_not_found",
+                "message": format!("{} is not a target of this connector", t.as_str()),
+            }))?
+            .with_status(404));
+        }
         Some(t) => vec![t.as_str().to_string()],
-        None => routes.targets(&body.connector_id),
+        None => own,
     };
     let now = crate::runtime::now_ms();
     let mut requeued = 0;
     for t in &targets {
         let n = with_queue(sh, t, |q| match body.job_id {
-            Some(id) => q.requeue(id, now).map(|_| 1),
-            None => Ok(q.requeue_all(now)),
+            Some(id) => q.requeue(id, now).map(|_| vec![id]),
+            None => {
+                let ids: Vec<_> = q.dead.iter().map(|d| d.job.id).collect();
+                q.requeue_all(now);
+                Ok(ids)
+            }
         })?;
         match n {
-            Ok(n) => requeued += n,
+            Ok(ids) => {
+                // A requeued job's latency is measured from its requeue: its commit is long
+                // past (that is what the dead letter already recorded), and an operator wants
+                // to see how fast the retry went through.
+                for id in &ids {
+                    sh.store().job_requeued(t, *id, now)?;
+                }
+                requeued += ids.len();
+            }
             Err(e) if body.target_channel_id.is_some() => {
                 return Ok(Response::from_json(&serde_json::json!({
                     "ok": false, "error_code": e.error_code(), "message": e.to_string(),

@@ -404,6 +404,17 @@ impl Store {
         Ok(())
     }
 
+    /// A requeued job starts its times again from the requeue (its first run's were
+    /// recorded with its dead letter).
+    pub fn job_requeued(&self, target: &str, job: u64, now: i64) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO job_times (target_channel_id, job_id, committed_at_ms) VALUES (?, ?, ?) \
+             ON CONFLICT DO UPDATE SET committed_at_ms = excluded.committed_at_ms, claimed_at_ms = NULL",
+            vec![sv(target), si(job as i64), si(now)],
+        )?;
+        Ok(())
+    }
+
     pub fn job_claimed(&self, target: &str, job: u64, now: i64) -> Result<()> {
         self.sql.exec(
             "UPDATE job_times SET claimed_at_ms = ? WHERE target_channel_id = ? AND job_id = ? \

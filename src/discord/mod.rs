@@ -53,6 +53,11 @@ impl Discord {
         &self.config.api_base
     }
 
+    /// Where avatar URLs point (`DISCORD_CDN_BASE`).
+    pub fn cdn_base(&self) -> &str {
+        &self.config.cdn_base
+    }
+
     pub fn client_id(&self) -> Option<&str> {
         self.config.client_id.as_deref()
     }

@@ -2,7 +2,9 @@
 // ingested shows up in recent jobs with its latency; a target where the bot lacks Manage
 // Webhooks dead-letters with its reason and Discord code; once the permission is granted the
 // per-job Requeue delivers it; a filtered message shows as skipped with its rule; Requeue all
-// delivers a refused post; the forwarding switch turns the connector's forwarding off; without
+// delivers a refused post; a target's own requeue button requeues that target; a target
+// paused by the seat gate shows it with its held jobs; the forwarding switch turns the
+// connector's forwarding off; without
 // Discord configured the panel says discord_not_configured.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,6 +112,10 @@ test('after the permission is granted, Requeue on the dead letter delivers it', 
     'the requeued job delivered');
   assert.equal((await mirrored(denied, 'BTC long 42000')).length, 1, 'delivered once');
   assert.equal((await mirrored(good, 'BTC long 42000')).length, 1, 'the other target was not posted again');
+  // The requeued job's latency is measured from its requeue.
+  const requeued = `#mirroring tr[data-message="${signalId}"][data-target="${denied}"][data-outcome="synced"]`;
+  assert.match(await text(`${requeued} .job-dispatch`), /^\d+ ms$/);
+  assert.match(await text(`${requeued} .job-answer`), /^\d+ ms$/);
   assert.equal(await page.$(deadRow), null);
   assert.equal(await page.getAttribute('#mirroring-dead', 'data-count'), '0');
   assert.equal(await page.isEnabled('#mirroring-requeue-all'), false);
@@ -144,6 +150,76 @@ test('a skipped message shows its rule; Requeue all delivers a refused post once
   await refreshUntil(async () => (await mirrored(denied, 'pump it now')).length === 1
     && (await page.getAttribute('#mirroring-dead', 'data-count')) === '0', 'the requeued post delivered');
   assert.equal((await mirrored(good, 'pump it now')).length, 0, 'skipped in the filtered target');
+  assert.deepEqual(page.errors ?? [], []);
+});
+
+test('a target\'s own "Requeue all dead letters" requeues that target only', async () => {
+  const st = (await ctx.admin.get(`/v1/admin/tenants/acme/connectors/${ctx.connector}/mirroring`)).json.mirroring;
+  const hook = st.targets.find((t) => t.target_channel_id === denied).webhook_id;
+  await control(fake, 'POST', '/faults', {
+    kind: 'status', status: 403, body: JSON.stringify({ code: 50013, message: 'Missing Permissions' }),
+    method: 'POST', path: `/webhooks/${hook}`, count: 2,
+  });
+  const msgs = ['ETH short 3100', 'ETH short 3100, SL 3200'].map((x) => message(ctx, { content_raw: x, content_clean: x }));
+  for (const m of msgs) await ingest(ctx, [m]);
+  const deniedBtn = `#mirroring tr[data-target="${denied}"] button[data-action="requeue-target"]`;
+  const goodBtn = `#mirroring tr[data-target="${good}"] button[data-action="requeue-target"]`;
+  await refreshUntil(async () => (await page.getAttribute('#mirroring-dead', 'data-count')) === '2', 'two dead letters in the denied target');
+  assert.equal(await page.isEnabled(deniedBtn), true);
+  assert.equal(await text(deniedBtn), 'Requeue all dead letters (2)');
+  assert.match(await page.getAttribute(deniedBtn, 'aria-label'), /#mirror-denied/);
+  assert.equal(await page.isEnabled(goodBtn), false, 'nothing to requeue in the good target');
+  assert.equal((await mirrored(good, 'ETH short 3100')).length, 1);
+  assert.deepEqual(await unlabelled(page), []);
+  await page.$eval('#mirroring', (el) => el.scrollIntoView());
+  await screenshot(page, 'admin-mirroring-target-requeue');
+  const bodies = [];
+  const listen = (r) => { if (r.method() === 'POST' && r.url().endsWith('/mirroring/requeue')) bodies.push(r.postDataJSON()); };
+  page.on('request', listen);
+  const n = await loads();
+  await page.click(deniedBtn);
+  await poll(async () => (await loads()) > n, { what: 'the reload after the target requeue' });
+  page.off('request', listen);
+  assert.deepEqual(bodies, [{ target_channel_id: denied }]);
+  await refreshUntil(async () => (await mirrored(denied, 'ETH short 3100')).length === 1
+    && (await mirrored(denied, 'ETH short 3100, SL 3200')).length === 1
+    && (await page.getAttribute('#mirroring-dead', 'data-count')) === '0', 'both requeued posts delivered');
+  assert.equal(await page.isEnabled(deniedBtn), false);
+  assert.equal(await text(deniedBtn), 'Requeue all dead letters');
+  assert.deepEqual(page.errors ?? [], []);
+});
+
+test('a target paused by the seat gate says so, with its held jobs; back under the limit they go out', async () => {
+  // The demo guild has ~50 members: a limit of 10 in enforce holds its targets.
+  let r = await ctx.admin.put(`/v1/admin/tenants/acme/seats/${guild}`, { limit: 10, mode: 'enforce' });
+  assert.equal(r.status, 200, r.text);
+  // As tests/e2e/seats-gate.test.mjs: the audit has ended over the limit and noticed both
+  // targets, so the mirror has the guild's new view.
+  await poll(async () => {
+    const g = await ctx.admin.get(`/v1/admin/tenants/acme/seats/${guild}`);
+    const x = g.json?.seat?.snapshot;
+    return g.status === 200 && x?.state === 'idle' && x.over_limit === true && x.notices_posted === 2;
+  }, { timeout: 120_000, interval: 300, what: 'the audit that puts the guild over its limit' });
+  const held = ['SOL long 150', 'SOL long 150, TP 170'].map((x) => message(ctx, { content_raw: x, content_clean: x }));
+  for (const m of held) await ingest(ctx, [m]);
+  const seats = (t) => `#mirroring tr[data-target="${t}"] .target-seats`;
+  await refreshUntil(async () => (await page.getAttribute(seats(denied), 'data-held')) === '2'
+    && (await page.getAttribute(seats(good), 'data-held')) === '2', 'both targets paused with their held jobs');
+  assert.equal(await page.getAttribute(seats(good), 'data-seats'), 'paused');
+  assert.equal(await text(`${seats(denied)} .seats-state`), 'paused: over seat limit — 2 held');
+  assert.equal((await mirrored(good, 'SOL long 150')).length, 0, 'held, not posted');
+  assert.deepEqual(await unlabelled(page), []);
+  await page.$eval('#mirroring', (el) => el.scrollIntoView());
+  await screenshot(page, 'admin-mirroring-seats-paused');
+
+  r = await ctx.admin.put(`/v1/admin/tenants/acme/seats/${guild}`, { limit: 100000, mode: 'enforce' });
+  assert.equal(r.status, 200, r.text);
+  await refreshUntil(async () => (await mirrored(good, 'SOL long 150')).length === 1
+    && (await mirrored(denied, 'SOL long 150')).length === 1
+    && (await page.getAttribute(seats(good), 'data-seats')) === 'open'
+    && (await page.getAttribute(seats(denied), 'data-seats')) === 'open', 'the held jobs delivered');
+  assert.equal(await text(`${seats(good)} .seats-state`), 'sending');
+  assert.equal(await page.getAttribute(seats(good), 'data-held'), '0');
   assert.deepEqual(page.errors ?? [], []);
 });
 

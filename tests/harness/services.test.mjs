@@ -153,8 +153,10 @@ test('fake-discord is registered by name: its seed line gives the URL, the seed 
   try {
     assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(s.seed.base_url, s.url);
+    assert.equal(s.seed.cdn_base, `${s.url}/cdn`);
     assert.deepEqual(s.vars, {
       DISCORD_API_BASE: `${s.url}/api/v10`,
+      DISCORD_CDN_BASE: `${s.url}/cdn`,
       DISCORD_AUTHORIZE_URL: `${s.url}/oauth2/authorize`,
       DISCORD_BOT_TOKEN: s.seed.bot_token,
       DISCORD_CLIENT_ID: s.seed.client_id,

@@ -1,4 +1,5 @@
-//! Signed, expiring CDN URLs like Discord's: `?ex=<hex expiry>&is=<hex issue>&hm=<hex HMAC>`.
+//! Signed, expiring CDN URLs like Discord's: `?ex=<hex expiry>&is=<hex issue>&hm=<hex HMAC>`,
+//! and the generated images behind `/avatars/{user}/{hash}.{png|gif}`.
 
 use crate::util::hex;
 use hmac::{Hmac, Mac};
@@ -71,6 +72,127 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// An avatar file asked of the CDN: `{hash}.png` for any avatar, `{hash}.gif` only for an
+/// animated one (`a_` prefix), as Discord's image formatting rules say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvatarFormat {
+    Png,
+    Gif,
+}
+
+/// The hash and format of `file` when `file` names the user's current avatar, else `None`
+/// (Discord's CDN answers 404 for an unknown or replaced hash).
+pub fn avatar_file(file: &str, current: Option<&str>) -> Option<AvatarFormat> {
+    let (hash, ext) = file.rsplit_once('.')?;
+    if Some(hash) != current {
+        return None;
+    }
+    match ext {
+        "png" => Some(AvatarFormat::Png),
+        "gif" if hash.starts_with("a_") => Some(AvatarFormat::Gif),
+        _ => None,
+    }
+}
+
+/// Two colours from the avatar hash, so different avatars look different on the web page.
+fn colours(hash: &str) -> ([u8; 3], [u8; 3]) {
+    let d = <Sha256 as sha2::Digest>::digest(hash.as_bytes());
+    (
+        [d[0], d[1], d[2]],
+        [255 - d[0] / 2, 255 - d[1] / 2, 255 - d[2] / 2],
+    )
+}
+
+const AVATAR_SIZE: usize = 64;
+
+/// A 64×64 PNG: the first colour with a diagonal band of the second (uncompressed deflate,
+/// which every decoder reads).
+pub fn avatar_png(hash: &str) -> Vec<u8> {
+    let (a, b) = colours(hash);
+    let n = AVATAR_SIZE;
+    let mut raw = Vec::with_capacity(n * (1 + 3 * n));
+    for y in 0..n {
+        raw.push(0);
+        for x in 0..n {
+            let band = (x + y) % 32 < 10;
+            raw.extend_from_slice(if band { &b } else { &a });
+        }
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&(n as u32).to_be_bytes());
+    ihdr.extend_from_slice(&(n as u32).to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &zlib_stored(&raw));
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// An animated GIF of two 1×1 frames (the two colours), looping; browsers scale it.
+pub fn avatar_gif(hash: &str) -> Vec<u8> {
+    let (a, b) = colours(hash);
+    let mut out = b"GIF89a".to_vec();
+    // Logical screen 1x1, global colour table of 2 entries.
+    out.extend_from_slice(&[1, 0, 1, 0, 0x80, 0, 0]);
+    out.extend_from_slice(&a);
+    out.extend_from_slice(&b);
+    // Loop for ever.
+    out.extend_from_slice(b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00");
+    // Each frame: 50 cs delay, a 1x1 image, LZW (min code size 2) of one pixel of index 0 / 1.
+    for lzw in [[0x44u8, 0x01], [0x4c, 0x01]] {
+        out.extend_from_slice(&[0x21, 0xf9, 4, 0, 50, 0, 0, 0]);
+        out.extend_from_slice(&[0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0]);
+        out.extend_from_slice(&[2, 2, lzw[0], lzw[1], 0]);
+    }
+    out.push(0x3b);
+    out
+}
+
+fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xffff_ffffu32;
+    for &b in bytes {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// zlib framing around stored (uncompressed) deflate blocks.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = data.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        out.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in data {
+        a = (a + x as u32) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +241,52 @@ mod tests {
             Err(CdnError::Tampered)
         );
         assert_eq!(check(b"k", p, "ex=1", 0), Err(CdnError::Missing));
+    }
+
+    #[test]
+    fn avatar_files_follow_discords_formats() {
+        let h = "8342729096ea3675442027381ff50dfe";
+        assert_eq!(
+            avatar_file(&format!("{h}.png"), Some(h)),
+            Some(AvatarFormat::Png)
+        );
+        assert_eq!(
+            avatar_file(&format!("{h}.gif"), Some(h)),
+            None,
+            "a static avatar has no GIF"
+        );
+        assert_eq!(avatar_file(&format!("{h}.png"), Some("other")), None);
+        assert_eq!(avatar_file(&format!("{h}.png"), None), None);
+        let a = "a_1269e74af4df7417b13759eae50c83dc";
+        assert_eq!(
+            avatar_file(&format!("{a}.gif"), Some(a)),
+            Some(AvatarFormat::Gif)
+        );
+        assert_eq!(
+            avatar_file(&format!("{a}.png"), Some(a)),
+            Some(AvatarFormat::Png)
+        );
+        assert_eq!(avatar_file(a, Some(a)), None);
+    }
+
+    #[test]
+    fn generated_images_are_well_formed() {
+        let png = avatar_png("abc");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(&png[12..16], b"IHDR");
+        // Every chunk's CRC covers its type and data.
+        let mut at = 8;
+        while at < png.len() {
+            let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+            let crc = u32::from_be_bytes(png[at + 8 + len..at + 12 + len].try_into().unwrap());
+            assert_eq!(crc32(&png[at + 4..at + 8 + len]), crc);
+            at += 12 + len;
+        }
+        assert_eq!(at, png.len());
+        assert!(png.ends_with(&[0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]));
+        assert_ne!(avatar_png("abc"), avatar_png("abd"));
+        let gif = avatar_gif("a_abc");
+        assert!(gif.starts_with(b"GIF89a") && gif.ends_with(&[0x3b]));
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
     }
 }

@@ -232,6 +232,11 @@ fn role_ids(v: Option<&Value>) -> Vec<u64> {
         .unwrap_or_default()
 }
 
+fn valid_avatar_hash(h: &str) -> bool {
+    let hex = h.strip_prefix("a_").unwrap_or(h);
+    hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn new_user(st: &mut State, body: &Value, now: u64) -> Result<User, String> {
     let username = body
         .get("username")
@@ -239,6 +244,15 @@ fn new_user(st: &mut State, body: &Value, now: u64) -> Result<User, String> {
         .ok_or("username is required")?
         .to_string();
     let id = u64_field(body, "user_id").unwrap_or_else(|| st.ids.next(now));
+    // `"avatar": true` generates a hash; a string is taken as the hash (`a_…` is animated).
+    let avatar = match body.get("avatar") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => None,
+        Some(Value::Bool(true)) => Some(crate::util::short_hash(&format!("avatar-{id}"), 32)),
+        Some(Value::String(h)) if valid_avatar_hash(h) => Some(h.clone()),
+        Some(_) => {
+            return Err("avatar is true or a hash: 32 hex digits, a_ first if animated".into())
+        }
+    };
     let user = User {
         id,
         username: username.clone(),
@@ -246,7 +260,7 @@ fn new_user(st: &mut State, body: &Value, now: u64) -> Result<User, String> {
             .get("global_name")
             .and_then(Value::as_str)
             .map(String::from),
-        avatar: None,
+        avatar,
         bot: body.get("bot").and_then(Value::as_bool).unwrap_or(false),
         email: Some(
             body.get("email")
@@ -310,7 +324,13 @@ fn view(st: &State, now: u64) -> Value {
                         json!({
                             "id": m.id.to_string(),
                             "author_name": m.author_name,
-                            "avatar_url": m.avatar_url,
+                            // A webhook post shows the avatar_url it was sent with; anyone
+                            // else's post their own avatar, from this CDN.
+                            "avatar_url": m.avatar_url.clone().or_else(|| {
+                                m.webhook_id.is_none().then(|| m.author_avatar.as_ref().map(|h| {
+                                    format!("{}/cdn/avatars/{}/{h}.png", st.base_url, m.author_id)
+                                })).flatten()
+                            }),
                             "webhook": m.webhook_id.is_some(),
                             "bot": m.author_bot,
                             "content": m.content,
@@ -413,6 +433,7 @@ fn state_json(st: &mut State, now: u64) -> Value {
     json!({
         "base_url": st.base_url,
         "api_base": format!("{}/api/v10", st.base_url),
+        "cdn_base": format!("{}/cdn", st.base_url),
         "bot": {"id": st.bot_id.to_string(), "token": st.settings.bot_token, "user": bot},
         "application": {
             "client_id": st.bot_id.to_string(),

@@ -180,6 +180,7 @@ header .muted { font-weight:400; margin-left:8px; }
 .content { white-space:pre-wrap; word-wrap:break-word; }
 .embed { border-left:4px solid #1e1f22; background:#2b2d31; border-radius:4px; padding:8px 12px; margin:4px 0; max-width:520px; }
 .embed .t { font-weight:600; color:white; }
+.embed .ea { display:flex; align-items:center; gap:6px; } .embed .ea img { width:20px; height:20px; border-radius:50%; }
 .embed .fields { display:flex; flex-wrap:wrap; column-gap:16px; }
 .embed .f { margin-top:4px; flex:1 1 100%; } .embed .f.inline { flex:0 1 30%; min-width:120px; }
 .embed .fn { font-weight:600; font-size:13px; }
@@ -207,7 +208,7 @@ function avatar(m) {
 function embed(e) {
   const color = e.color ? `border-left-color:#${e.color.toString(16).padStart(6, '0')}` : '';
   const fields = (e.fields || []).map(f => `<div class="f${f.inline ? ' inline' : ''}"><div class=fn>${esc(f.name)}</div><div>${esc(f.value)}</div></div>`).join('');
-  return `<div class=embed style="${color}">${e.author ? `<div class=muted>${esc(e.author.name)}</div>` : ''}${e.title ? `<div class=t>${esc(e.title)}</div>` : ''}${e.description ? `<div class=content>${esc(e.description)}</div>` : ''}<div class=fields>${fields}</div>${e.footer ? `<div class="muted f">${esc(e.footer.text)}</div>` : ''}</div>`;
+  return `<div class=embed style="${color}">${e.author ? `<div class="muted ea">${e.author.icon_url ? `<img src="${esc(e.author.icon_url)}" alt="" onerror="this.remove()">` : ''}${esc(e.author.name)}</div>` : ''}${e.title ? `<div class=t>${esc(e.title)}</div>` : ''}${e.description ? `<div class=content>${esc(e.description)}</div>` : ''}<div class=fields>${fields}</div>${e.footer ? `<div class="muted f">${esc(e.footer.text)}</div>` : ''}</div>`;
 }
 function att(a) {
   return (a.content_type || '').startsWith('image/') ? `<div class=att><img src="${esc(a.url)}" alt="${esc(a.filename)}"></div>` : `<div class=att><a href="${esc(a.url)}">📎 ${esc(a.filename)}</a> <span class=muted>${a.size} bytes</span></div>`;

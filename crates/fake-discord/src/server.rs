@@ -70,6 +70,7 @@ pub fn run(cfg: Config) -> std::io::Result<()> {
         json!({
             "base_url": base,
             "api_base": format!("{base}/api/v10"),
+            "cdn_base": format!("{base}/cdn"),
             "bot_token": st.settings.bot_token,
             "client_id": st.bot_id.to_string(),
             "client_secret": st.settings.client_secret,
@@ -373,6 +374,9 @@ fn cdn_request(st: &mut State, req: &Req, rest: &[&str], now: u64) -> Resp {
     if req.method != "GET" && req.method != "HEAD" {
         return ApiError::method_not_allowed().into();
     }
+    if let ["avatars", user, file] = rest {
+        return avatar(st, user, file);
+    }
     let ["attachments", channel, id, _filename] = rest else {
         return gone();
     };
@@ -412,6 +416,28 @@ fn cdn_request(st: &mut State, req: &Req, rest: &[&str], now: u64) -> Resp {
         }
         None => gone(),
     }
+}
+
+/// `/cdn/avatars/{user}/{hash}.{png|gif}`: the user's current avatar (a generated image), 404
+/// for an unknown user or a hash that is not theirs, as Discord's CDN.
+fn avatar(st: &State, user: &str, file: &str) -> Resp {
+    let current = user
+        .parse::<u64>()
+        .ok()
+        .and_then(|u| st.users.get(&u))
+        .and_then(|u| u.avatar.as_deref());
+    let Some(format) = cdn::avatar_file(file, current) else {
+        return Resp::text(404, "404: Not Found");
+    };
+    let hash = current.unwrap_or_default();
+    let (content_type, bytes) = match format {
+        cdn::AvatarFormat::Png => ("image/png", cdn::avatar_png(hash)),
+        cdn::AvatarFormat::Gif => ("image/gif", cdn::avatar_gif(hash)),
+    };
+    Resp::new(200)
+        .header("Content-Type", content_type)
+        .header("Cache-Control", "public, max-age=86400")
+        .with_body(bytes)
 }
 
 /// What the control API shows of a request body: JSON as JSON, multipart as its parts.

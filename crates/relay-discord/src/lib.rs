@@ -47,6 +47,7 @@
 //! Clocks are always arguments (`now_ms`), randomness too (`jitter`, the boundary), so every
 //! rule is unit-tested natively.
 
+pub mod cdn;
 pub mod client;
 pub mod error;
 pub mod gate;

@@ -26,9 +26,12 @@ const SPEC: &[RouteSpec] = &[
         "POST",
         "/channels/{channel_id}/threads",
         &[],
+        // A thread of a text channel, or (CreateForumThreadRequest) a forum post.
         Some(&[
+            "applied_tags",
             "auto_archive_duration",
             "invitable",
+            "message",
             "name",
             "rate_limit_per_user",
             "type",
@@ -571,6 +574,60 @@ fn channels_threads_and_messages() {
     assert_eq!(
         bad.request().unwrap_err().error_code,
         "discord_thread_type_invalid"
+    );
+
+    let mut f = CreateForumThread::new(Id::new(46), "SOL long");
+    f.embeds = vec![twilight_model::channel::message::Embed {
+        author: None,
+        color: Some(0x5865f2),
+        description: Some("SOL long 150".into()),
+        fields: Vec::new(),
+        footer: None,
+        image: None,
+        kind: "rich".into(),
+        provider: None,
+        thumbnail: None,
+        timestamp: None,
+        title: Some("VIP".into()),
+        url: None,
+        video: None,
+    }];
+    let req = f.request().unwrap();
+    let (path, _, body) = check(&req);
+    assert_eq!(
+        (req.method, path.as_str()),
+        (Method::Post, "/channels/46/threads")
+    );
+    assert_eq!(
+        req.route.as_str(),
+        "POST /channels/{channel_id}/threads channel:46"
+    );
+    let body = body.unwrap();
+    assert_eq!(body["name"], "SOL long");
+    assert_eq!(body["message"]["embeds"][0]["title"], "VIP");
+    assert_eq!(body["message"]["allowed_mentions"], json!({"parse": []}));
+    assert!(
+        body.get("type").is_none(),
+        "a forum post has no thread type"
+    );
+    assert!(body["message"].get("nonce").is_none());
+    f.files = vec![File::new("a.png", "image/png", vec![1, 2, 3])];
+    let req = f.request().unwrap();
+    assert!(matches!(req.body, Body::Multipart(_)));
+    assert_eq!(
+        body_json(&req).unwrap()["message"]["attachments"],
+        json!([{"id": "0", "filename": "a.png"}])
+    );
+    let empty = CreateForumThread::new(Id::new(46), "x");
+    assert_eq!(
+        empty.request().unwrap_err().error_code,
+        "discord_message_empty"
+    );
+    let mut long = CreateForumThread::new(Id::new(46), "n".repeat(101));
+    long.content = Some("x".into());
+    assert_eq!(
+        long.request().unwrap_err().error_code,
+        "discord_thread_name_invalid"
     );
 
     let mut m = CreateMessage::new(Id::new(10));

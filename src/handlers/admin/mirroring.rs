@@ -109,7 +109,7 @@ pub async fn handle(
                     connector_id: c.to_string(),
                 })
                 .await
-                .map_err(unavailable)?;
+                .map_err(|e| target_not_found(&e).unwrap_or_else(|| unavailable(e)))?;
             Ok(http::ok(&cx.cid, 200, json!({ "requeued": r.requeued })))
         }
         MirroringRoute::RequeueOne { target, job } => {
@@ -130,10 +130,18 @@ pub async fn handle(
                     ApiError::not_found(format!("no dead-lettered job {job} in this target"))
                         .with_code("mirror_job_not_found"),
                 ),
-                Err(e) => Err(unavailable(e)),
+                Err(e) => Err(target_not_found(&e).unwrap_or_else(|| unavailable(e))),
             }
         }
     }
+}
+
+/// The mirror object's 404 for a target that is not one of the connector's.
+fn target_not_found(e: &impl std::fmt::Display) -> Option<ApiError> {
+    e.to_string().contains("mirror_target_not_found").then(|| {
+        ApiError::not_found("no such target channel among this connector's mappings")
+            .with_code("mirror_target_not_found")
+    })
 }
 
 /// After a mapping, source or forwarding edit (`row` as it is now): ingest in this isolate

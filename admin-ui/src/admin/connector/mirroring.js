@@ -1,5 +1,6 @@
 // Mirroring: what the tenant's mirror object is doing for this connector's mappings — the
-// forwarding switch, each target's queue, dead letters (with requeue), skipped messages with the
+// forwarding switch, each target's queue and seat gate (paused over the seat limit, jobs held),
+// dead letters (with requeue, per job or per target), skipped messages with the
 // rule that skipped them, the latest jobs and the last hour's latency per stage and event type.
 // Targets themselves are edited in the Mappings panel; this one only reads and requeues.
 import { seg, showError } from '../../shared/api.js';
@@ -37,7 +38,7 @@ export function mirroringPanel({ api, st }) {
   const latencyBody = h('tbody');
   const content = h('div', { id: 'mirroring-content', hidden: true },
     h('div', { class: 'panel-head' }, h('h3', { id: 'mirroring-targets-title' }, 'Targets'), editTargets),
-    dataTable('mirroring-targets-title', ['Target', 'Source', 'Queue', 'Retrying', 'Dead', 'Webhook'], targetsBody),
+    dataTable('mirroring-targets-title', ['Target', 'Source', 'Queue', 'Retrying', 'Dead letters', 'Seats', 'Webhook'], targetsBody),
     h('h3', { id: 'mirroring-dead-title' }, 'Dead letters'),
     dataTable('mirroring-dead-title', ['Time', 'Target', 'Message', 'Reason', 'Discord code', ''], deadBody),
     h('h3', { id: 'mirroring-skipped-title' }, 'Skipped'),
@@ -67,6 +68,29 @@ export function mirroringPanel({ api, st }) {
       h('td', { class: 'actions' }, btn));
   }
 
+  /** The seat gate on a target: paused over the guild's seat limit (its queue held), or not. */
+  function seatsCell(t) {
+    const s = t.seats ?? {};
+    const state = s.paused ? 'paused' : (s.guild_id ? 'open' : 'ungated');
+    const main = s.paused
+      ? h('span', { class: 'badge warn seats-state' }, `paused: over seat limit — ${s.held ?? 0} held`)
+      : h('span', { class: 'muted seats-state' }, s.guild_id ? 'sending' : 'no guild known');
+    const extra = [];
+    if (s.expired_while_paused_total) extra.push(h('span', { class: 'sub seats-expired' }, `${s.expired_while_paused_total} expired while paused`));
+    if (s.would_hold_total) extra.push(h('span', { class: 'sub seats-would-hold' }, `${s.would_hold_total} would have been held (shadow)`));
+    return h('td', { class: 'target-seats', dataset: { seats: state, held: String(s.held ?? 0) } }, main, ...extra);
+  }
+
+  function requeueTargetBtn(t) {
+    const n = t.dead_letters.length;
+    const btn = h('button', {
+      type: 'button', class: 'btn small', disabled: !n, dataset: { action: 'requeue-target' },
+      attrs: { 'aria-label': `Requeue all dead letters of ${st.channelLabel(t.target_channel_id)}` },
+    }, n ? `Requeue all dead letters (${n})` : 'Requeue all dead letters');
+    btn.addEventListener('click', () => act(btn, () => api.post(`${base}/requeue`, { target_channel_id: t.target_channel_id })));
+    return btn;
+  }
+
   let last = null;
   function render(m) {
     last = m;
@@ -83,9 +107,10 @@ export function mirroringPanel({ api, st }) {
       h('td', {}, label(t.source_channel_id)),
       h('td', { class: 'target-depth' }, String(t.depth)),
       h('td', { class: 'target-retrying' }, String(t.retrying), t.retrying && t.next_wake_ms ? [' · next ', timeEl(t.next_wake_ms)] : null),
-      h('td', { class: 'target-dead' }, String(t.dead_letters.length)),
+      h('td', { class: 'target-dead' }, h('span', { class: 'target-dead-count' }, String(t.dead_letters.length)), requeueTargetBtn(t)),
+      seatsCell(t),
       h('td', {}, t.webhook_id ? h('code', {}, t.webhook_id) : h('span', { class: 'muted' }, 'none yet'))))
-      : [emptyRow(6, 'No targets: add a mapping in the Mappings panel above.')]));
+      : [emptyRow(7, 'No targets: add a mapping in the Mappings panel above.')]));
     const deads = targets.flatMap((t) => t.dead_letters.map((d) => deadRow(t, d)));
     deadBody.replaceChildren(...(deads.length ? deads : [emptyRow(6, 'No dead letters.')]));
     const skipped = m.skipped ?? [];

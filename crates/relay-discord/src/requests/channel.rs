@@ -94,6 +94,82 @@ impl Endpoint for CreateThread {
     }
 }
 
+/// `POST /channels/{channel_id}/threads` on a forum (or media) channel: a new post, i.e. a
+/// thread and its starter message at once (a forum takes no message outside a thread). The
+/// answer is the thread; its starter message shares the thread's id. There is no nonce here:
+/// a post in doubt is looked for in the thread before it is made again.
+#[derive(Debug, Clone)]
+pub struct CreateForumThread {
+    pub channel_id: Id<ChannelMarker>,
+    /// 1–100 characters.
+    pub name: String,
+    pub auto_archive_duration: Option<AutoArchiveDuration>,
+    pub content: Option<String>,
+    pub embeds: Vec<Embed>,
+    pub allowed_mentions: AllowedMentions,
+    pub files: Vec<File>,
+    pub max_file_bytes: usize,
+}
+
+impl CreateForumThread {
+    pub fn new(channel_id: Id<ChannelMarker>, name: impl Into<String>) -> Self {
+        CreateForumThread {
+            channel_id,
+            name: name.into(),
+            auto_archive_duration: None,
+            content: None,
+            embeds: Vec::new(),
+            allowed_mentions: no_mentions(),
+            files: Vec::new(),
+            max_file_bytes: validate::DEFAULT_FILE_BYTES_MAX,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CreateForumThreadBody<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_archive_duration: Option<AutoArchiveDuration>,
+    message: CreateMessageBody<'a>,
+}
+
+impl Endpoint for CreateForumThread {
+    type Output = Channel;
+
+    fn request(&self) -> Result<Request, DiscordError> {
+        validate::thread_name(&self.name)?;
+        let content = self.content.as_deref().filter(|c| !c.is_empty());
+        if let Some(c) = content {
+            validate::content(c)?;
+        }
+        validate::embeds(&self.embeds)?;
+        validate::files(&self.files, self.max_file_bytes)?;
+        if content.is_none() && self.embeds.is_empty() && self.files.is_empty() {
+            return Err(DiscordError::invalid(
+                "message_empty",
+                "message.content",
+                "a forum post needs content, an embed or a file",
+            ));
+        }
+        let req = channel_request(Method::Post, self.channel_id, "/threads", THREADS);
+        let body = CreateForumThreadBody {
+            name: &self.name,
+            auto_archive_duration: self.auto_archive_duration,
+            message: CreateMessageBody {
+                content,
+                embeds: &self.embeds,
+                allowed_mentions: &self.allowed_mentions,
+                flags: None,
+                nonce: None,
+                enforce_nonce: false,
+                attachments: new_attachments(&self.files),
+            },
+        };
+        message_body(req, &body, &self.files)
+    }
+}
+
 /// A message nonce: an integer or a string of at most 25 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
@@ -138,6 +214,17 @@ impl CreateMessage {
 struct NewAttachment<'a> {
     id: String,
     filename: &'a str,
+}
+
+fn new_attachments(files: &[File]) -> Vec<NewAttachment<'_>> {
+    files
+        .iter()
+        .enumerate()
+        .map(|(n, f)| NewAttachment {
+            id: n.to_string(),
+            filename: &f.filename,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -195,15 +282,7 @@ impl Endpoint for CreateMessage {
             flags: self.flags,
             nonce: self.nonce.as_ref(),
             enforce_nonce: self.enforce_nonce,
-            attachments: self
-                .files
-                .iter()
-                .enumerate()
-                .map(|(n, f)| NewAttachment {
-                    id: n.to_string(),
-                    filename: &f.filename,
-                })
-                .collect(),
+            attachments: new_attachments(&self.files),
         };
         message_body(req, &body, &self.files)
     }

@@ -16,8 +16,8 @@ mod webhook;
 pub use base::*;
 
 pub use channel::{
-    CreateMessage, CreateThread, DeleteMessage, GetChannel, GetChannelMessages, GetMessage,
-    MessageNonce, UpdateMessage,
+    CreateForumThread, CreateMessage, CreateThread, DeleteMessage, GetChannel, GetChannelMessages,
+    GetMessage, MessageNonce, UpdateMessage,
 };
 pub use guild::{
     AddGuildMember, AddMemberRole, AddedMember, GetGuild, GetGuildChannels, GetGuildMembers,
