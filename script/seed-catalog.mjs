@@ -3,6 +3,8 @@
 // look. Idempotent, like seed-demo.mjs: an assignment an operator changed is left alone.
 //
 //   node script/seed-catalog.mjs <base_url> <admin_token> <fake_discord_base_url>
+import { readFileSync } from 'node:fs';
+
 const [baseUrl, adminToken, fakeUrl] = process.argv.slice(2);
 if (!baseUrl || !adminToken || !fakeUrl) {
   console.error('usage: node script/seed-catalog.mjs <base_url> <admin_token> <fake_discord_base_url>');
@@ -25,8 +27,68 @@ async function call(method, path, body) {
 const describe = (r) => `${r.status}${r.json?.error_code ? ` ${r.json.error_code}` : ''}${r.json?.message ? ` (${r.json.message})` : ''}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+const ANALYST = '1300000000000000999';
+const DESK = 'analyst-desk';
+
+/** The control API of the fake Discord. */
+async function fake(method, path, body) {
+  const res = await fetch(`${fakeUrl}/_control${path}`, {
+    method, headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return res.json();
+}
+
+/**
+ * Replies, visible in the demo: a source channel inside the fake's guild (so the bot can read
+ * its messages back), mapped to #general, where the analyst posts a call and a reply to it;
+ * the connector reports both. The reply arrives in #general quoting the call. Skipped when
+ * the channel already has messages (a rerun) or the connector token is unknown.
+ */
+async function replyDemo(guild, general) {
+  const desk = guild.channels.find((c) => c.name === DESK);
+  if (!desk || !general) return;
+  const conn = `/v1/admin/tenants/${TENANT}/connectors/demo-connector`;
+  let r = await call('PUT', `${conn}/sources/${desk.id}`, { guild_id: guild.id, is_source: true });
+  if (r.status !== 200) return console.log(`replies: skipped, #${DESK} is not a source: ${describe(r)}`);
+  r = await call('PUT', `${conn}/mappings/${desk.id}/${general.id}`, {});
+  if (r.status !== 200) return console.log(`replies: skipped, mapping refused: ${describe(r)}`);
+  const already = await fake('GET', `/messages?channel_id=${desk.id}`);
+  if (already.length) return;
+  let token;
+  try {
+    token = JSON.parse(readFileSync('.dev/credentials.json', 'utf8')).connector_token;
+  } catch { /* below */ }
+  if (!token) return console.log('replies: skipped, no connector token in .dev/credentials.json');
+  const call1 = await fake('POST', '/messages', { channel_id: desk.id, author_id: ANALYST, content: 'ETH long 3,200, SL 3,050' });
+  const reply = await fake('POST', '/messages', { channel_id: desk.id, author_id: ANALYST, content: 'TP1 hit, stop to entry', reply_to: call1.id });
+  for (const m of [call1, reply]) {
+    const res = await fetch(`${baseUrl}/ingest/message-batch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        connector_id: 'demo-connector', tenant_key: TENANT, sent_at: new Date().toISOString(), batch_id: `demo-reply-${m.id}`,
+        messages: [{
+          idempotency_key: `${TENANT}:demo-connector:message:${m.id}:create`, event_type: 'create',
+          discord_message_id: m.id, discord_guild_id: guild.id, discord_channel_id: desk.id, discord_thread_id: null,
+          discord_author_id: ANALYST, author_username: 'analyst', author_global_name: 'Analyst',
+          content_raw: m.content, content_clean: m.content, created_at: m.timestamp,
+          edited_at: null, deleted_at: null, attachments: [], embeds: [],
+        }],
+      }),
+    });
+    if (res.status !== 200) return console.log(`replies: ingest answered ${res.status}`);
+  }
+  console.log(`replies: the analyst's call and a reply to it in #${DESK} → #general (the reply quotes the call)`);
+}
+
 async function main() {
-  const state = await (await fetch(`${fakeUrl}/_control/state`)).json();
+  let state = await (await fetch(`${fakeUrl}/_control/state`)).json();
+  if (!state.guilds[0].channels.some((c) => c.name === DESK)) {
+    // Before the refresh, so the catalog knows it: the bot reads replies only where it can.
+    await fake('POST', '/channels', { name: DESK, type: 0 });
+    state = await (await fetch(`${fakeUrl}/_control/state`)).json();
+  }
   const guild = state.guilds[0];
   const before = await call('GET', '/v1/admin/catalog/refresh');
   if (before.status !== 200) {
@@ -71,10 +133,12 @@ async function main() {
     const m = await call('PUT', `${conn}/mappings/${source}/${general.id}`, {});
     console.log(m.status === 200 ? `mirroring: ${source} → #general of "${guild.name}"` : `mirroring: mapping skipped: ${describe(m)}`);
   }
+  await replyDemo(guild, general);
 
   console.log(`
 Fake Discord (what Discord would show):  ${fakeUrl}/
-  Mirrored signals appear in #general there; the connector's Mirroring status:
+  Mirrored signals appear in #general there (with a reply quoting its call, from #${DESK});
+  the connector's Mirroring status:
     ${baseUrl}/v1/admin/tenants/${TENANT}/connectors/demo-connector/mirroring
   Operator console → Catalog:            ${baseUrl}/admin/#/catalog
     "Refresh now" re-reads the bot's guild; ${guild.name}'s channels and roles show what the

@@ -6,6 +6,11 @@
 //! turn joins; then one `acquire-many` (or `observe-many`) carries them all, and each caller
 //! takes its own answer. The gate answers the items in order, exactly as it would have answered
 //! the same calls arriving back to back, so batching changes no decision.
+//!
+//! A batch never outlives the turn that opened it: it closes in that turn's microtasks, before
+//! the isolate handles another event. So its callers all belong to one request (one event of
+//! one object or of the edge), and the gate call's I/O is never awaited from another request's
+//! context, which the runtime forbids.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
