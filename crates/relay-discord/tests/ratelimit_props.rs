@@ -456,3 +456,55 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// A steady sender at half a bucket's rate is never held, however late each answer is
+    /// read. Discord opens a window at a request's arrival; we learn its end when the answer
+    /// is read, so our window ends later than Discord's, and a request sent in between opened
+    /// a new window there — it must not inherit the old window's count here.
+    #[test]
+    fn a_sender_at_half_the_rate_is_never_held_whatever_the_answer_delays(
+        to_discord_ms in 0i64..30,
+        sends in prop::collection::vec((0i64..100, 0i64..600), 30),
+    ) {
+        let (limit, window) = (5u32, 2_000i64);
+        let mut rl = RateLimiter::default();
+        let key = RateKey {
+            route: RouteKey::new(
+                Method::Post,
+                "/webhooks/{webhook_id}/{webhook_token}",
+                &Resource::Webhook { id: 7, token: "t".into() },
+            ),
+            auth: AuthKind::None,
+            counts_against_global: false,
+        };
+        let (mut open, mut count) = (i64::MIN / 2, 0u32);
+        for (i, (jitter, read_after)) in sends.iter().enumerate() {
+            // One a second (a window holds two of the five), a first one 2.1 s before.
+            let sent = if i == 0 { 0 } else { 2_100 + (i as i64 - 1) * 1_000 + jitter };
+            let permit = match rl.acquire(&key, sent) {
+                Acquire::Go(p) => p,
+                other => return Err(TestCaseError::fail(format!("request {i} at {sent}: {other:?}"))),
+            };
+            let arrived = sent + to_discord_ms;
+            if arrived >= open + window {
+                open = arrived;
+                count = 0;
+            }
+            count += 1;
+            let headers = vec![
+                ("X-RateLimit-Bucket".to_string(), "wh".to_string()),
+                ("X-RateLimit-Limit".to_string(), limit.to_string()),
+                ("X-RateLimit-Remaining".to_string(), (limit - count).to_string()),
+                (
+                    "X-RateLimit-Reset-After".to_string(),
+                    format!("{:.3}", (open + window - arrived) as f64 / 1000.0),
+                ),
+            ];
+            let meta = ResponseMeta::from_response(&Response { status: 200, headers, body: b"{}".to_vec() });
+            rl.observe(&permit, &Feedback::Response(meta), arrived + read_after);
+        }
+    }
+}

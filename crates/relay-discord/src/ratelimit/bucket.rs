@@ -13,11 +13,20 @@
 //! - At `end_ms` a new epoch starts with `used` = the requests still unanswered (in flight, or
 //!   timed out: "ghosts"), since those may yet land in the new window.
 //!
+//! - An answer from a *later* window (its end about a window past `end_ms`: Discord opened a
+//!   new window while ours, read late, was still open) is kept apart as `next`, counted by
+//!   every grant from then on, and becomes the epoch at `end_ms` with its own count. Folding
+//!   it into the epoch would carry the old window's count into the new one and keep pushing
+//!   `end_ms` out under steady traffic, until a sender at half the rate was held.
+//!
 //! Why that is safe: if a request landing in some window W was granted before a rollover and
 //! answered before it, its answer pushed `end_ms` past W's end, so the rollover could not have
 //! happened while W was open. So every request of W granted before the last rollover inside W
 //! was unanswered at that rollover and is carried into the epoch's `used`, and every request
-//! granted after it is counted by the grant. Hence W admits at most `limit`. The property test
+//! granted after it is counted by the grant. A rollover into `next` starts the epoch with
+//! `next`'s count, which bounds its window's requests the same way (what its answers reported,
+//! plus what was unanswered when they came, plus every grant since). Hence W admits at most
+//! `limit`. The property test
 //! in `tests/ratelimit_props.rs` checks this against a simulated Discord with arbitrary
 //! network delays.
 //!
@@ -57,6 +66,18 @@ pub(crate) struct Bucket {
     /// A 429's Retry-After for this bucket.
     pub(crate) retry_until_ms: i64,
     pub(crate) last_used_ms: i64,
+    /// The window Discord opened after the one `used` counts, once an answer showed it (see
+    /// [`Bucket::learn`]); it becomes the epoch at `end_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) next: Option<NextWindow>,
+}
+
+/// A later window than the epoch's: its end as answers showed it, and a bound on its count
+/// (what they reported plus what was unanswered then, plus every grant since).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct NextWindow {
+    pub(crate) end_ms: i64,
+    pub(crate) used: u32,
 }
 
 /// Ghosts kept at most; older ones are dropped first (bounded state).
@@ -74,6 +95,7 @@ impl Bucket {
             window_ms: 0,
             retry_until_ms: i64::MIN,
             last_used_ms: now,
+            next: None,
         }
     }
 
@@ -108,8 +130,17 @@ impl Bucket {
             if let Some(seen) = self.observed_grant_ms {
                 self.ghosts.retain(|d| *d > seen);
             }
-            self.used = self.unanswered();
-            self.end_ms = None;
+            match self.next.take() {
+                // The later window becomes the epoch, with everything it may hold.
+                Some(n) if n.end_ms > now => {
+                    self.used = n.used.max(self.unanswered());
+                    self.end_ms = Some(n.end_ms);
+                }
+                _ => {
+                    self.used = self.unanswered();
+                    self.end_ms = None;
+                }
+            }
         }
         // Only ghosts hold the window and nothing will answer: they cannot outlive their TTL.
         if self.end_ms.is_none()
@@ -144,7 +175,7 @@ impl Bucket {
             // that timed out may have opened a window of unknown limit (possibly 1), so the
             // next one waits until that window is surely over.
             None => self.in_flight.is_empty() && self.ghosts.is_empty(),
-            Some(limit) => self.used < limit,
+            Some(limit) => self.used < limit && self.next.as_ref().is_none_or(|n| n.used < limit),
         };
         if !free {
             let reason = if self.limit.is_none() {
@@ -177,6 +208,9 @@ impl Bucket {
             deadline_ms: now.saturating_add(cfg.in_flight_timeout_ms.max(1)),
         };
         self.used = self.used.saturating_add(1);
+        if let Some(n) = self.next.as_mut() {
+            n.used = n.used.saturating_add(1);
+        }
         self.in_flight.push(flight.clone());
         Ok(flight)
     }
@@ -195,6 +229,9 @@ impl Bucket {
     pub(crate) fn release(&mut self, id: u64) {
         if self.take_flight(id).is_some() {
             self.used = self.used.saturating_sub(1);
+            if let Some(n) = self.next.as_mut() {
+                n.used = n.used.saturating_sub(1);
+            }
         }
     }
 
@@ -214,6 +251,9 @@ impl Bucket {
             self.push_ghost(g);
         }
         self.used = self.used.saturating_add(moved);
+        if let Some(n) = self.next.as_mut() {
+            n.used = n.used.saturating_add(moved);
+        }
     }
 
     /// An answer with complete bucket headers, for a request granted at `granted_at_ms`.
@@ -227,10 +267,31 @@ impl Bucket {
     ) {
         self.limit = Some(limit);
         let end = now.saturating_add(reset_after_ms.max(0));
-        self.end_ms = Some(self.end_ms.map_or(end, |e| e.max(end)));
         self.window_ms = self.window_ms.max(reset_after_ms);
-        let reported = limit.saturating_sub(remaining);
-        self.used = self.used.max(reported.saturating_add(self.unanswered()));
+        let bound = limit
+            .saturating_sub(remaining)
+            .saturating_add(self.unanswered());
+        // An answer whose window ends about a window after the epoch's is from a later window
+        // Discord already opened (our epoch ends after Discord's, by how late we read the
+        // answers). Folded into the epoch, its count would add to the old window's and its
+        // end would keep the epoch open under steady traffic until `used` reached the limit:
+        // a sender at half the rate was held. It is tracked apart and becomes the epoch at
+        // `end_ms`; grants count in both meanwhile.
+        let later = self.window_ms > 0
+            && self
+                .end_ms
+                .is_some_and(|e| end.saturating_sub(e) >= self.window_ms / 2);
+        if later {
+            let n = self.next.get_or_insert(NextWindow {
+                end_ms: end,
+                used: 0,
+            });
+            n.end_ms = n.end_ms.max(end);
+            n.used = n.used.max(bound);
+        } else {
+            self.end_ms = Some(self.end_ms.map_or(end, |e| e.max(end)));
+            self.used = self.used.max(bound);
+        }
         self.observed_grant_ms = Some(
             self.observed_grant_ms
                 .map_or(granted_at_ms, |g| g.max(granted_at_ms)),
@@ -243,6 +304,10 @@ impl Bucket {
         if let Some(limit) = self.limit {
             self.used = self.used.max(limit);
             self.end_ms = Some(self.end_ms.map_or(until, |e| e.max(until)));
+            if let Some(n) = self.next.take() {
+                // Whatever the later window held waits out the 429 with the epoch.
+                self.end_ms = self.end_ms.map(|e| e.max(n.end_ms));
+            }
         }
     }
 
@@ -252,6 +317,7 @@ impl Bucket {
             && self.ghosts.is_empty()
             && self.retry_until_ms <= now
             && self.end_ms.is_none_or(|e| e <= now)
+            && self.next.as_ref().is_none_or(|n| n.end_ms <= now)
     }
 
     pub(crate) fn in_flight_count(&self) -> usize {
