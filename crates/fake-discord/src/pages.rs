@@ -178,6 +178,8 @@ header .muted { font-weight:400; margin-left:8px; }
 .tag { background:var(--accent); color:white; font-size:10px; border-radius:3px; padding:1px 4px; margin-left:4px; vertical-align:2px; }
 .when { color:var(--muted); font-size:12px; margin-left:6px; }
 .content { white-space:pre-wrap; word-wrap:break-word; }
+.content .quote { border-left:4px solid #4e5058; padding-left:8px; color:#b5bac1; }
+.content a { color:#00a8fc; text-decoration:none; }
 .embed { border-left:4px solid #1e1f22; background:#2b2d31; border-radius:4px; padding:8px 12px; margin:4px 0; max-width:520px; }
 .embed .t { font-weight:600; color:white; }
 .embed .ea { display:flex; align-items:center; gap:6px; } .embed .ea img { width:20px; height:20px; border-radius:50%; }
@@ -204,6 +206,13 @@ function avatar(m) {
   const name = m.author_name || '?';
   const img = m.avatar_url ? `<img src="${esc(m.avatar_url)}" alt="" onerror="this.remove()">` : '';
   return `<span class=avatar style="background:hsl(${[...name].reduce((a, c) => a + c.charCodeAt(0), 0) % 360} 50% 45%)">${img || esc(name[0].toUpperCase())}</span>`;
+}
+// The little markdown mirrored posts use: "> " quote lines and [label](https://…) links.
+function md(text) {
+  return String(text ?? '').split('\n').map(line => {
+    let h = esc(line).replace(/\[([^\]]*)\]\((https?:\/\/[^\s)]+)\)/g, (_, l, u) => `<a href="${u}">${l}</a>`);
+    return h.startsWith('&gt; ') ? `<span class=quote>${h.slice(5)}</span>` : h;
+  }).join('\n');
 }
 function embed(e) {
   const color = e.color ? `border-left-color:#${e.color.toString(16).padStart(6, '0')}` : '';
@@ -238,7 +247,7 @@ function render(v) {
   box.innerHTML = msgs.length ? msgs.map(m => `<div class="msg${m.pings ? ' ping' : ''}">${avatar(m)}<div class=body>
     <span class=who>${esc(m.author_name)}</span>${m.webhook ? '<span class=tag>APP</span>' : m.bot ? '<span class=tag>BOT</span>' : ''}
     <span class=when>${new Date(m.timestamp).toLocaleTimeString()}${m.edited ? ' (edited)' : ''}</span>
-    <div class=content>${esc(m.content)}</div>${(m.embeds || []).map(embed).join('')}${(m.attachments || []).map(att).join('')}</div></div>`).join('')
+    <div class=content>${md(m.content)}</div>${(m.embeds || []).map(embed).join('')}${(m.attachments || []).map(att).join('')}</div></div>`).join('')
     : '<div class=empty>No messages here yet.</div>';
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
