@@ -549,14 +549,7 @@ async fn run_job(sh: &Rc<Shared>, discord: &Discord, target: &str, claim: &Claim
             let t = now();
             let original = match replies::original_of(sh, v, mapping.source_readable, t).await {
                 Ok(o) => o,
-                Err(wait) => {
-                    let next = with_queue(sh, target, |q| {
-                        q.report_unsent(claim, to_result(wait), t, 0.0)
-                    })?
-                    .map_err(io)?;
-                    save(sh, target, &[&claim.message_id])?;
-                    return on_next(sh, target, claim, next, None);
-                }
+                Err(wait) => return unsent(sh, target, claim, to_result(wait), t),
             };
             let avatar_url = avatar(sh, v.author.id.as_ref()).await;
             let mut ctx = TargetContext {
@@ -587,12 +580,7 @@ async fn run_job(sh: &Rc<Shared>, discord: &Discord, target: &str, claim: &Claim
     let t = now();
     let (poster, webhook) = match poster(sh, discord, target, style_bot).await {
         Ok(p) => p,
-        Err(failed) => {
-            let next = with_queue(sh, target, |q| q.report_unsent(claim, failed, t, jitter()))?
-                .map_err(io)?;
-            save(sh, target, &[&claim.message_id])?;
-            return on_next(sh, target, claim, next, None);
-        }
+        Err(failed) => return unsent(sh, target, claim, failed, t),
     };
     let cx = JobCx {
         target: mapping.target.clone(),
@@ -687,6 +675,14 @@ async fn run_job(sh: &Rc<Shared>, discord: &Discord, target: &str, claim: &Claim
             }
         }
     }
+}
+
+/// The job's call could not be made (`result` says why): the queue decides when it runs again.
+fn unsent(sh: &Shared, target: &str, claim: &Claim, result: SendResult, t: i64) -> Result<Flow> {
+    let next =
+        with_queue(sh, target, |q| q.report_unsent(claim, result, t, jitter()))?.map_err(io)?;
+    save(sh, target, &[&claim.message_id])?;
+    on_next(sh, target, claim, next, None)
 }
 
 fn on_next(
@@ -901,10 +897,26 @@ async fn ask_avatar(sh: &Shared, user: &UserId) -> Option<String> {
 /// (a forum target of a message outside threads) the message itself, whose first part opens
 /// a post the other parts follow.
 fn thread_key(cx: &JobCx, claim: &Claim) -> Option<String> {
-    match cx.view.as_ref().and_then(|v| v.thread_id.clone()) {
+    let thread = cx.view.as_ref().and_then(|v| v.thread_id.as_ref());
+    thread_key_of(thread, cx.mapping.target_is_forum, &claim.message_id)
+}
+
+fn thread_key_of(thread: Option<&ChannelId>, forum: bool, message: &MessageId) -> Option<String> {
+    match thread {
         Some(t) => Some(t.as_str().to_string()),
-        None if cx.mapping.target_is_forum => Some(format!("m:{}", claim.message_id.as_str())),
+        None if forum => Some(format!("m:{}", message.as_str())),
         None => None,
+    }
+}
+
+/// The mirrored thread remembered under `key` in `target`, or the target itself without one.
+fn thread_at(sh: &Shared, target: &ChannelId, key: Option<String>) -> Result<Option<ChannelId>> {
+    match key {
+        Some(k) => Ok(sh
+            .store()
+            .thread(target.as_str(), &k)?
+            .and_then(|t| ChannelId::parse(&t).ok())),
+        None => Ok(Some(target.clone())),
     }
 }
 
@@ -922,19 +934,8 @@ fn mirrored_at(
     let Some(first) = with_queue(sh, target, |q| q.map.mirrored(original, 0).cloned())? else {
         return Ok(None);
     };
-    let key = match reply.thread_id.as_ref() {
-        Some(t) => Some(t.as_str().to_string()),
-        None if mapping.target_is_forum => Some(format!("m:{}", original.as_str())),
-        None => None,
-    };
-    let channel = match key {
-        Some(k) => match sh.store().thread(target, &k)? {
-            Some(t) => ChannelId::parse(&t).ok(),
-            None => None,
-        },
-        None => Some(mapping.target.clone()),
-    };
-    Ok(channel.map(|c| (c, first)))
+    let key = thread_key_of(reply.thread_id.as_ref(), mapping.target_is_forum, original);
+    Ok(thread_at(sh, &mapping.target, key)?.map(|c| (c, first)))
 }
 
 /// Where the message's parts are: the mirrored thread, or the target channel itself.
@@ -943,14 +944,7 @@ fn location(
     cx: &JobCx,
     claim: &Claim,
 ) -> Result<Option<Id<twilight_model::id::marker::ChannelMarker>>> {
-    match thread_key(cx, claim) {
-        Some(k) => Ok(sh
-            .store()
-            .thread(cx.target.as_str(), &k)?
-            .and_then(|t| ChannelId::parse(&t).ok())
-            .and_then(|c| c.id())),
-        None => Ok(cx.target.id()),
-    }
+    Ok(thread_at(sh, &cx.target, thread_key(cx, claim))?.and_then(|c| c.id()))
 }
 
 fn mentions(am: Option<&render::AllowedMentions>) -> AllowedMentions {
