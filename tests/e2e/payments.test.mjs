@@ -5,8 +5,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../../harness/services.mjs';
-import { provision } from '../../harness/client.mjs';
-import { Customer } from '../../harness/customer.mjs';
+import { pointSellapp, signedUp as signedUpAs, tenantWithTiers } from '../../harness/sellapp.mjs';
 
 const CH_BASIC = '1300000000000000200';
 const CH_PRO = '1300000000000000201';
@@ -27,13 +26,8 @@ after(async () => { await stack?.stop(); });
 /** A tenant selling basic (variant 2001, 30 days) and pro (variant 2003, 30 days, no policy
  * unless `vip`), with the fake Sell.app pointed at its webhook. */
 async function store({ vip = true, secret = sellapp.seed.webhook_secret } = {}) {
-  const ctx = await provision(server);
-  const admin = ctx.admin;
-  const base = `/v1/admin/tenants/${ctx.tenant}`;
-  for (const [key, name, rank] of [['basic', 'Basic', 1], ['pro', 'Pro', 3]]) {
-    const r = await admin.post(`${base}/tiers`, { key, name, rank });
-    assert.equal(r.status, 201, r.text);
-  }
+  const ctx = await tenantWithTiers(server);
+  const { admin, base } = ctx;
   for (const [ch, tier] of [[CH_BASIC, 'basic'], [CH_PRO, 'pro']]) {
     const r = await admin.put(`${base}/channel-visibility/${ch}`, { min_tier: tier, reason: 'setup' });
     assert.equal(r.status, 200, r.text);
@@ -48,24 +42,10 @@ async function store({ vip = true, secret = sellapp.seed.webhook_secret } = {}) 
     const v = await admin.put(`${base}/payments/policies/pro-30`, { product_id: '1002', variant_id: '2003', tier: 'pro', duration_days: 30 });
     assert.equal(v.status, 201, v.text);
   }
-  await sellapp.control('reset');
-  await sellapp.control('config', { target_url: `${server.baseUrl}/webhooks/sellapp/${ctx.tenant}` });
-  ctx.base = base;
-  ctx.events = async (q = '') => (await admin.get(`${base}/payments/events${q}`)).json.events;
-  ctx.customer = async (id) => (await admin.get(`${base}/customers/${id}`)).json;
-  return ctx;
+  return pointSellapp(ctx, server, sellapp);
 }
 
-async function signedUp(ctx, e = email()) {
-  const c = new Customer(server.baseUrl, ctx.tenant);
-  const r = await c.signup(e, PASSWORD);
-  assert.equal(r.status, 202, r.text);
-  const l = await c.login(e, PASSWORD);
-  assert.equal(l.status, 200, l.text);
-  c.id = l.json.customer.customer_id;
-  c.email = e;
-  return c;
-}
+const signedUp = (ctx, e = email()) => signedUpAs(server, ctx, e, PASSWORD);
 
 /** With SELLAPP_API_TOKEN set the worker re-reads the invoice, which is already paid when
  * order.created lands: whichever of the two events is decided first applies the order and the

@@ -6,8 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../../harness/services.mjs';
-import { provision } from '../../harness/client.mjs';
-import { Customer } from '../../harness/customer.mjs';
+import { pointSellapp, signedUp as signedUpAs, tenantWithTiers } from '../../harness/sellapp.mjs';
 
 const PASSWORD = 'correct horse battery';
 let stack;
@@ -26,13 +25,8 @@ after(async () => { await stack?.stop(); });
 /** A tenant selling basic 30 days (variant 2001), basic 90 days (2002), pro 30 days (2003)
  * and a 3-day basic trial (2004), its webhook pointed at by the fake. */
 async function store({ storeId = null } = {}) {
-  const ctx = await provision(server);
-  const admin = ctx.admin;
-  const base = `/v1/admin/tenants/${ctx.tenant}`;
-  for (const [key, name, rank] of [['basic', 'Basic', 1], ['pro', 'Pro', 3]]) {
-    const r = await admin.post(`${base}/tiers`, { key, name, rank });
-    assert.equal(r.status, 201, r.text);
-  }
+  const ctx = await tenantWithTiers(server);
+  const { admin, base } = ctx;
   const s = await admin.put(`${base}/payments/webhook-secret`, { secret: sellapp.seed.webhook_secret, reason: 'setup' });
   assert.equal(s.status, 200, s.text);
   for (const [id, product, variant, tier, days, trial] of [
@@ -48,24 +42,10 @@ async function store({ storeId = null } = {}) {
     const r = await admin.put(`${base}/payments/store`, { store_id: storeId, reason: 'setup' });
     assert.equal(r.status, 200, r.text);
   }
-  await sellapp.control('reset');
-  await sellapp.control('config', { target_url: `${server.baseUrl}/webhooks/sellapp/${ctx.tenant}` });
-  ctx.base = base;
-  ctx.events = async (q = '') => (await admin.get(`${base}/payments/events${q}`)).json.events;
-  ctx.customer = async (id) => (await admin.get(`${base}/customers/${id}`)).json;
-  return ctx;
+  return pointSellapp(ctx, server, sellapp);
 }
 
-async function signedUp(ctx, e = email()) {
-  const c = new Customer(server.baseUrl, ctx.tenant);
-  const r = await c.signup(e, PASSWORD);
-  assert.equal(r.status, 202, r.text);
-  const l = await c.login(e, PASSWORD);
-  assert.equal(l.status, 200, l.text);
-  c.id = l.json.customer.customer_id;
-  c.email = e;
-  return c;
-}
+const signedUp = (ctx, e = email()) => signedUpAs(server, ctx, e, PASSWORD);
 
 /** A GET outside the account prefix with the customer's session cookie. */
 async function shopGet(c, path) {
