@@ -18,3 +18,37 @@ pub fn on_error(ws: &WebSocket, label: &str, error: worker::Error) -> Result<()>
     );
     ws.close(Some(1011), Some("error"))
 }
+
+/// The three socket handlers of an object that takes no WebSockets, for its
+/// `impl DurableObject`: a message is refused with `reason`, a close needs nothing, an error is
+/// logged under `label`.
+macro_rules! refuse_sockets {
+    ($label:expr, $reason:expr) => {
+        async fn websocket_message(
+            &self,
+            ws: worker::WebSocket,
+            _message: worker::WebSocketIncomingMessage,
+        ) -> worker::Result<()> {
+            $crate::durable_objects::no_sockets::refuse(&ws, $reason)
+        }
+
+        async fn websocket_close(
+            &self,
+            _ws: worker::WebSocket,
+            _code: usize,
+            _reason: String,
+            _was_clean: bool,
+        ) -> worker::Result<()> {
+            Ok(())
+        }
+
+        async fn websocket_error(
+            &self,
+            ws: worker::WebSocket,
+            error: worker::Error,
+        ) -> worker::Result<()> {
+            $crate::durable_objects::no_sockets::on_error(&ws, $label, error)
+        }
+    };
+}
+pub(crate) use refuse_sockets;

@@ -27,10 +27,7 @@
 use std::rc::Rc;
 
 use crate::durable_objects::no_sockets;
-use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
-    WebSocketIncomingMessage,
-};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
 pub mod api;
 pub mod client;
@@ -84,25 +81,5 @@ impl DurableObject for DiscordGate {
     }
 
     // The gate accepts no WebSockets; should one ever reach it, it is closed rather than kept.
-    async fn websocket_message(
-        &self,
-        ws: WebSocket,
-        _message: WebSocketIncomingMessage,
-    ) -> Result<()> {
-        no_sockets::refuse(&ws, "the Discord gate accepts no sockets")
-    }
-
-    async fn websocket_close(
-        &self,
-        _ws: WebSocket,
-        _code: usize,
-        _reason: String,
-        _was_clean: bool,
-    ) -> Result<()> {
-        Ok(())
-    }
-
-    async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
-        no_sockets::on_error(&ws, "discord gate", error)
-    }
+    no_sockets::refuse_sockets!("discord gate", "the Discord gate accepts no sockets");
 }

@@ -21,10 +21,7 @@ use std::rc::Rc;
 use crate::durable_objects::no_sockets;
 use relay_core::ids::UserId;
 use relay_mirror::jobs::TargetQueue;
-use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
-    WebSocketIncomingMessage,
-};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
 pub mod api;
 pub mod client;
@@ -194,25 +191,5 @@ impl DurableObject for MirrorObject {
     }
 
     // The mirror object accepts no WebSockets; should one ever reach it, it is closed.
-    async fn websocket_message(
-        &self,
-        ws: WebSocket,
-        _message: WebSocketIncomingMessage,
-    ) -> Result<()> {
-        no_sockets::refuse(&ws, "the mirror object accepts no sockets")
-    }
-
-    async fn websocket_close(
-        &self,
-        _ws: WebSocket,
-        _code: usize,
-        _reason: String,
-        _was_clean: bool,
-    ) -> Result<()> {
-        Ok(())
-    }
-
-    async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
-        no_sockets::on_error(&ws, "mirror", error)
-    }
+    no_sockets::refuse_sockets!("mirror", "the mirror object accepts no sockets");
 }

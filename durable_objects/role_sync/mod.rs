@@ -15,10 +15,7 @@
 //! `api` is the protocol, `client` the typed caller, `run` the stepping.
 
 use crate::durable_objects::no_sockets;
-use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
-    WebSocketIncomingMessage,
-};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
 pub mod api;
 pub mod client;
@@ -92,25 +89,5 @@ impl DurableObject for RoleSync {
     }
 
     // The object accepts no WebSockets; should one ever reach it, it is closed.
-    async fn websocket_message(
-        &self,
-        ws: WebSocket,
-        _message: WebSocketIncomingMessage,
-    ) -> Result<()> {
-        no_sockets::refuse(&ws, "the role sync object accepts no sockets")
-    }
-
-    async fn websocket_close(
-        &self,
-        _ws: WebSocket,
-        _code: usize,
-        _reason: String,
-        _was_clean: bool,
-    ) -> Result<()> {
-        Ok(())
-    }
-
-    async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
-        no_sockets::on_error(&ws, "role sync", error)
-    }
+    no_sockets::refuse_sockets!("role sync", "the role sync object accepts no sockets");
 }

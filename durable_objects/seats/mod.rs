@@ -15,10 +15,7 @@
 use crate::durable_objects::no_sockets;
 use relay_core::ids::GuildId;
 use relay_guild::seats::{GateView, GuildSeats};
-use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
-    WebSocketIncomingMessage,
-};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
 
 pub mod api;
 pub mod client;
@@ -257,25 +254,5 @@ impl DurableObject for SeatObject {
     }
 
     // The seat object accepts no WebSockets; should one ever reach it, it is closed.
-    async fn websocket_message(
-        &self,
-        ws: WebSocket,
-        _message: WebSocketIncomingMessage,
-    ) -> Result<()> {
-        no_sockets::refuse(&ws, "the seat object accepts no sockets")
-    }
-
-    async fn websocket_close(
-        &self,
-        _ws: WebSocket,
-        _code: usize,
-        _reason: String,
-        _was_clean: bool,
-    ) -> Result<()> {
-        Ok(())
-    }
-
-    async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
-        no_sockets::on_error(&ws, "seat object", error)
-    }
+    no_sockets::refuse_sockets!("seat object", "the seat object accepts no sockets");
 }
