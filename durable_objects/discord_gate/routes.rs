@@ -2,8 +2,9 @@
 
 use std::rc::Rc;
 
-use relay_discord::gate::GateStatus;
-use relay_discord::ratelimit::Feedback;
+use relay_discord::gate::{GateStatus, Observed};
+use relay_discord::ratelimit::{Acquire, Feedback};
+use relay_discord::requests::RateKey;
 use serde::Deserialize;
 use worker::{Request, Response, Result};
 
@@ -38,58 +39,58 @@ async fn read_body<T: for<'de> Deserialize<'de>>(
 
 pub async fn acquire(sh: &Rc<Shared>, req: &mut Request) -> Answer {
     let body: api::AcquireBody = read_body(req).await?;
-    let now = crate::runtime::now_ms();
-    let answer_ = sh.gate.borrow_mut().acquire(&body.key, now);
-    sh.changed(now).map_err(|e| e.to_string())?;
-    answer(&answer_)
+    let mut answers = acquire_all(sh, std::slice::from_ref(&body.key))?;
+    answer(&answers.pop())
 }
 
 pub async fn observe(sh: &Rc<Shared>, req: &mut Request) -> Answer {
     let body: api::ObserveBody = read_body(req).await?;
-    let now = crate::runtime::now_ms();
-    let observed = sh
-        .gate
-        .borrow_mut()
-        .observe(&body.permit, &body.feedback, now);
-    if routine(&body.feedback) {
-        sh.changed(now)
-    } else {
-        sh.save_now(now)
-    }
-    .map_err(|e| e.to_string())?;
-    ensure_alarm(sh, now).await;
-    answer(&observed)
+    let mut observed = observe_all(sh, std::slice::from_ref(&body)).await?;
+    answer(&observed.pop())
 }
 
 pub async fn acquire_many(sh: &Rc<Shared>, req: &mut Request) -> Answer {
     let body: api::AcquireMany = read_body(req).await?;
-    let now = crate::runtime::now_ms();
-    let answers: Vec<_> = {
-        let mut g = sh.gate.borrow_mut();
-        body.keys.iter().map(|k| g.acquire(k, now)).collect()
-    };
-    sh.changed(now).map_err(|e| e.to_string())?;
-    answer(&answers)
+    answer(&acquire_all(sh, &body.keys)?)
 }
 
 pub async fn observe_many(sh: &Rc<Shared>, req: &mut Request) -> Answer {
     let body: api::ObserveMany = read_body(req).await?;
+    answer(&observe_all(sh, &body.observed).await?)
+}
+
+/// Slots for `keys`, in order, as if asked one after another.
+fn acquire_all(sh: &Rc<Shared>, keys: &[RateKey]) -> std::result::Result<Vec<Acquire>, String> {
     let now = crate::runtime::now_ms();
-    let observed: Vec<_> = {
+    let answers = {
         let mut g = sh.gate.borrow_mut();
-        body.observed
+        keys.iter().map(|k| g.acquire(k, now)).collect()
+    };
+    sh.changed(now).map_err(|e| e.to_string())?;
+    Ok(answers)
+}
+
+/// What happened to each request, in order.
+async fn observe_all(
+    sh: &Rc<Shared>,
+    items: &[api::ObserveBody],
+) -> std::result::Result<Vec<Observed>, String> {
+    let now = crate::runtime::now_ms();
+    let observed = {
+        let mut g = sh.gate.borrow_mut();
+        items
             .iter()
             .map(|o| g.observe(&o.permit, &o.feedback, now))
             .collect()
     };
-    if body.observed.iter().all(|o| routine(&o.feedback)) {
+    if items.iter().all(|o| routine(&o.feedback)) {
         sh.changed(now)
     } else {
         sh.save_now(now)
     }
     .map_err(|e| e.to_string())?;
     ensure_alarm(sh, now).await;
-    answer(&observed)
+    Ok(observed)
 }
 
 /// A success: written with the next interval's write. What Discord refused (a 429, a 401
