@@ -5,6 +5,7 @@
 //! an alarm retries until the mirror object acknowledges. The mirror object ignores a `seq`
 //! it has already applied, so a repeated delivery changes nothing.
 
+use std::cell::RefMut;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
@@ -16,6 +17,7 @@ use serde_json::{json, Value};
 use worker::Result;
 
 use super::api::MirrorRouting;
+use super::single_run::{self, SingleRun};
 use super::sql::{si, sv};
 use super::state::Shared;
 use crate::durable_objects::mirror::api::{ChangeIn, Deliver};
@@ -62,8 +64,7 @@ pub struct HandoffState {
     /// The newest config version the admin API announced per connector: a request carrying
     /// an older one (a cached connector row) is treated as this one.
     announced: BTreeMap<String, MirrorRouting>,
-    running: bool,
-    again: bool,
+    run: SingleRun,
 }
 
 /// The admin API changed a connector's routing: the mapped sources are read again, and no
@@ -201,24 +202,10 @@ async fn arm_retry(sh: &Shared) -> Result<()> {
 }
 
 pub async fn deliver(sh: Rc<Shared>) {
-    {
-        let mut st = sh.handoff.borrow_mut();
-        if st.running {
-            st.again = true;
-            return;
-        }
-        st.running = true;
-    }
-    let result = loop {
-        sh.handoff.borrow_mut().again = false;
-        match deliver_batch(&sh).await {
-            Ok(true) => continue,
-            Ok(false) if sh.handoff.borrow().again => continue,
-            Ok(false) => break Ok(()),
-            Err(e) => break Err(e),
-        }
+    let flags = || RefMut::map(sh.handoff.borrow_mut(), |h| &mut h.run);
+    let Some(result) = single_run::run(flags, || deliver_batch(&sh)).await else {
+        return;
     };
-    sh.handoff.borrow_mut().running = false;
     if let Err(e) = result {
         crate::runtime::log(
             "warn",

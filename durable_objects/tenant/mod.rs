@@ -30,6 +30,7 @@ mod ingest;
 mod projection;
 mod routes;
 mod schema;
+mod single_run;
 mod sql;
 mod state;
 

@@ -7,12 +7,14 @@
 //! retries and overlapping flushes are harmless. A failed flush leaves the marks and an alarm
 //! retries.
 
+use std::cell::RefMut;
 use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::Result;
 
+use super::single_run::{self, SingleRun};
 use super::sql::{si, sv};
 use super::state::Shared;
 use crate::db::signals::{SignalProjection, ThreadProjection};
@@ -25,8 +27,7 @@ const BATCH: i64 = 100;
 #[derive(Default)]
 pub struct ProjectionState {
     pub scheduled: bool,
-    pub running: bool,
-    pub again: bool,
+    run: SingleRun,
 }
 
 #[derive(Deserialize)]
@@ -90,24 +91,10 @@ pub fn kick(sh: Rc<Shared>) {
 }
 
 pub async fn flush(sh: Rc<Shared>) {
-    {
-        let mut inner = sh.projection.borrow_mut();
-        if inner.running {
-            inner.again = true;
-            return;
-        }
-        inner.running = true;
-    }
-    let result = loop {
-        sh.projection.borrow_mut().again = false;
-        match flush_batch(&sh).await {
-            Ok(true) => continue,
-            Ok(false) if sh.projection.borrow().again => continue,
-            Ok(false) => break Ok(()),
-            Err(e) => break Err(e),
-        }
+    let flags = || RefMut::map(sh.projection.borrow_mut(), |p| &mut p.run);
+    let Some(result) = single_run::run(flags, || flush_batch(&sh)).await else {
+        return;
     };
-    sh.projection.borrow_mut().running = false;
     if let Err(e) = result {
         crate::runtime::log(
             "warn",
